@@ -1,0 +1,36 @@
+// Cooperative scheduling budget: how many operations a task may complete in one poll before
+// operations that could finish at once yield instead, so a task that always finds data cannot
+// starve the others on its worker.
+#pragma once
+
+#include <cstdint>
+
+#include "context.hpp"
+
+namespace weft::detail::coop {
+
+inline constexpr std::uint32_t kBudgetPerPoll = 128;
+
+// Called by the worker before each poll.
+inline void reset_budget() noexcept { tls_context.budget = kBudgetPerPoll; }
+
+// Takes one unit of budget. Returns false when the budget is spent: the caller should complete
+// its operation only after yielding (see `request_yield`). Outside a task there is no budget.
+inline bool try_consume() noexcept {
+    ThreadContext& ctx = tls_context;
+    if (ctx.task == nullptr) return true;
+    if (ctx.budget == 0) return false;
+    --ctx.budget;
+    return true;
+}
+
+inline bool has_budget() noexcept {
+    const ThreadContext& ctx = tls_context;
+    return ctx.task == nullptr || ctx.budget > 0;
+}
+
+// Marks the current suspension as a yield: the worker puts the task at the back of its run queue
+// instead of waiting for a wake. Call from `await_suspend` and then suspend.
+inline void request_yield() noexcept { tls_context.yield_requested = true; }
+
+}  // namespace weft::detail::coop

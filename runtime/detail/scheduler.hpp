@@ -1,0 +1,43 @@
+// The scheduler's entry points that public templates need. The Scheduler class itself is defined
+// in scheduler_impl.hpp, which only the runtime's .cpp files include.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+
+#include "../waker.hpp"
+#include "task_header.hpp"
+
+namespace weft::detail {
+
+class Scheduler;
+
+// Registers a freshly built task with its runtime and queues it.
+// Throws RuntimeShutdownError (and registers nothing) if the runtime has shut down.
+void bind_and_schedule(Scheduler& scheduler, TaskHeader* task);
+std::uint64_t next_task_id(Scheduler& scheduler) noexcept;
+
+// Reports an exception that nobody will observe (a detached task threw). Safe after the runtime
+// is gone: it then goes to the default reporter (stderr).
+void report_unhandled_exception(Scheduler* scheduler, std::exception_ptr error) noexcept;
+
+// Queues a task whose wake transition returned kSchedule (the queue's reference is taken).
+void schedule_woken(TaskHeader* task) noexcept;
+
+// A new Waker for `task` (takes a reference).
+Waker task_waker(TaskHeader* task) noexcept;
+
+// The Waker of the task being polled on this thread. Throws std::logic_error outside a task.
+Waker current_task_waker();
+
+// The runtime this thread belongs to (a worker, or block_on's caller), or nullptr.
+Scheduler* current_scheduler() noexcept;
+
+// Runs `job` on the runtime's blocking pool. Throws RuntimeShutdownError after shutdown.
+void submit_blocking(Scheduler& scheduler, std::function<void()> job);
+
+// True on a thread that must not block: a runtime worker.
+bool is_worker_thread() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,23 @@
+// The runtime's error types: what a caller can catch to tell failures apart.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace weft {
+
+// Thrown by `co_await handle` (and `block_on`) when the task was aborted or its runtime shut down
+// before it finished. A task's own exception is rethrown as itself, not wrapped.
+class JoinError : public std::runtime_error {
+public:
+    JoinError() : std::runtime_error("weft: task was cancelled before it completed") {}
+    bool is_cancelled() const noexcept { return true; }
+};
+
+// Thrown when a runtime that has shut down (or is shutting down) is asked to spawn or block_on.
+class RuntimeShutdownError : public std::runtime_error {
+public:
+    RuntimeShutdownError() : std::runtime_error("weft: the runtime has shut down") {}
+};
+
+}  // namespace weft

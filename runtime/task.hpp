@@ -1,0 +1,143 @@
+// Task<T>: weft's coroutine type.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "detail/context.hpp"
+#include "detail/task_cell.hpp"
+#include "detail/task_output.hpp"
+
+namespace weft {
+
+template <class T = void>
+class Task;
+
+namespace detail {
+
+template <class T>
+class TaskPromiseBase {
+public:
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct FinalAwaiter {
+        bool await_ready() noexcept { return false; }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            // Hand control back to the awaiting coroutine through the trampoline. A root task has
+            // no continuation: the worker sees the frame done and completes the task.
+            tls_context.next = h.promise().continuation_;
+        }
+        void await_resume() noexcept {}
+    };
+    FinalAwaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
+
+    // One allocation holds the frame and the room a spawn needs for the task's header.
+    static void* operator new(std::size_t size) { return allocate_task_frame<T>(size); }
+    static void operator delete(void* frame, std::size_t) noexcept { free_task_frame<T>(frame); }
+
+    std::coroutine_handle<> continuation_;
+    TaskOutput<T> result_;
+};
+
+template <class T>
+class TaskPromise final : public TaskPromiseBase<T> {
+public:
+    Task<T> get_return_object() noexcept;
+    template <class U = T>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) {
+        this->result_.set_value(std::forward<U>(value));
+    }
+};
+
+template <>
+class TaskPromise<void> final : public TaskPromiseBase<void> {
+public:
+    Task<void> get_return_object() noexcept;
+    void return_void() noexcept { result_.set_void(); }
+};
+
+}  // namespace weft::detail
+
+// A lazy coroutine producing a T (or void).
+//
+// Nothing runs until the task is awaited (`co_await std::move(task)` or `co_await task`) or handed to
+// `spawn`/`block_on`. Awaiting runs it to completion on the awaiting task's worker and yields its
+// value, or rethrows its exception. A task can be awaited once; awaiting it again throws
+// std::logic_error. Move-only; destroying a task that never ran frees its frame and runs the
+// destructors of its parameters.
+//
+// Tasks run inside weft's runtime: await them from another weft Task (a spawned task or the one
+// given to block_on). Awaiting a long chain of tasks that complete at once does not grow the stack,
+// in any build mode (see detail::run_trampoline).
+template <class T>
+class [[nodiscard]] Task {
+public:
+    using promise_type = detail::TaskPromise<T>;
+    using value_type = T;
+
+    Task() noexcept = default;
+    explicit Task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Task& operator=(Task&& other) noexcept {
+        if (this != &other) {
+            if (handle_) handle_.destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    ~Task() {
+        if (handle_) handle_.destroy();
+    }
+
+    // False for a moved-from or default-constructed task.
+    bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+    class Awaiter {
+    public:
+        explicit Awaiter(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+        bool await_ready() const {
+            if (!handle_) throw std::logic_error("weft: awaiting an empty Task (moved from?)");
+            if (handle_.done()) throw std::logic_error("weft: a Task can only be awaited once");
+            return false;
+        }
+        void await_suspend(std::coroutine_handle<> awaiting) noexcept {
+            handle_.promise().continuation_ = awaiting;
+            detail::tls_context.next = handle_;  // the trampoline starts us next
+        }
+        T await_resume() { return handle_.promise().result_.take(); }
+
+    private:
+        std::coroutine_handle<promise_type> handle_;
+    };
+
+    Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
+    Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+
+    // Gives up ownership of the frame (used by spawn).
+    std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
+
+private:
+    std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+template <class T>
+Task<T> TaskPromise<T>::get_return_object() noexcept {
+    return Task<T>{std::coroutine_handle<TaskPromise<T>>::from_promise(*this)};
+}
+inline Task<void> TaskPromise<void>::get_return_object() noexcept {
+    return Task<void>{std::coroutine_handle<TaskPromise<void>>::from_promise(*this)};
+}
+}  // namespace detail
+
+}  // namespace weft

@@ -1,0 +1,65 @@
+// Waker: the one way anything resumes a task (or a thread blocked in a `blocking_` call).
+#pragma once
+
+#include <utility>
+
+namespace weft {
+
+// A reference-counted, type-erased handle to something that can be woken: a spawned task or a
+// thread parked in a blocking call. Copying a Waker takes another reference.
+//
+// `wake()` is idempotent, safe from any thread, and safe after the task finished (it then does
+// nothing). A wake that races with the task suspending is neither lost nor doubled: the task's
+// state machine (detail::TaskHeader) turns a wake during a poll into one more poll afterwards.
+//
+// A default-constructed Waker wakes nothing.
+class Waker {
+public:
+    struct Vtable {
+        void (*clone)(void* data) noexcept;        // take one more reference
+        void (*wake)(void* data) noexcept;         // wake and release this reference
+        void (*wake_by_ref)(void* data) noexcept;  // wake, keep the reference
+        void (*drop)(void* data) noexcept;         // release this reference
+    };
+
+    Waker() noexcept = default;
+    // Adopts one reference to `data`.
+    Waker(const Vtable* vtable, void* data) noexcept : vtable_(vtable), data_(data) {}
+
+    Waker(const Waker& other) noexcept : vtable_(other.vtable_), data_(other.data_) {
+        if (vtable_) vtable_->clone(data_);
+    }
+    Waker(Waker&& other) noexcept
+        : vtable_(std::exchange(other.vtable_, nullptr)), data_(std::exchange(other.data_, nullptr)) {}
+    Waker& operator=(Waker other) noexcept {
+        std::swap(vtable_, other.vtable_);
+        std::swap(data_, other.data_);
+        return *this;
+    }
+    ~Waker() { reset(); }
+
+    // Wakes the target and empties this Waker.
+    void wake() noexcept {
+        if (const Vtable* vt = std::exchange(vtable_, nullptr)) vt->wake(std::exchange(data_, nullptr));
+    }
+    // Wakes the target; this Waker stays usable.
+    void wake_by_ref() const noexcept {
+        if (vtable_) vtable_->wake_by_ref(data_);
+    }
+    // Releases the reference without waking.
+    void reset() noexcept {
+        if (const Vtable* vt = std::exchange(vtable_, nullptr)) vt->drop(std::exchange(data_, nullptr));
+    }
+
+    // True when both wake the same target: lets a waiter skip replacing an equivalent waker.
+    bool will_wake(const Waker& other) const noexcept {
+        return vtable_ == other.vtable_ && data_ == other.data_;
+    }
+    explicit operator bool() const noexcept { return vtable_ != nullptr; }
+
+private:
+    const Vtable* vtable_ = nullptr;
+    void* data_ = nullptr;
+};
+
+}  // namespace weft

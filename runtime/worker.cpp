@@ -1,0 +1,200 @@
+// A worker's loop: find a task (LIFO slot, local queue, injector, other workers), poll it, park
+// when there is nothing to do.
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+
+#include "detail/context.hpp"
+#include "detail/coop.hpp"
+#include "detail/scheduler_impl.hpp"
+
+namespace weft::detail {
+
+namespace {
+// Check the injector first every this many ticks, so remote work is not starved by local work.
+constexpr std::uint32_t kInjectorInterval = 61;
+// Consecutive polls through the LIFO slot before its task goes to the back of the queue: the
+// message-passing fast path must not let two tasks ping-ponging starve the rest.
+constexpr std::uint32_t kMaxLifoPolls = 3;
+// Tasks taken from the injector at once when the local queue is empty.
+constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapacity / 2);
+}  // namespace
+
+Worker::Worker(Scheduler& scheduler, std::uint32_t index)
+    : scheduler_(scheduler),
+      index_(index),
+      injector_consumer_(scheduler.injector),
+      injector_producer_(scheduler.injector),
+      rng_(0x9e3779b9u * (index + 1)) {}
+
+void Worker::run() {
+    ThreadContext& ctx = tls_context;
+    ctx.worker = this;
+    ctx.scheduler = &scheduler_;
+    while (!scheduler_.is_shutdown()) {
+        if (!run_one_round()) park();
+    }
+    ctx.worker = nullptr;
+    ctx.scheduler = nullptr;
+}
+
+void Worker::run_until(const std::function<bool()>& done) {
+    ThreadContext& ctx = tls_context;
+    const ThreadContext saved = ctx;
+    ctx.worker = this;
+    ctx.scheduler = &scheduler_;
+    while (!done() && !scheduler_.is_shutdown()) {
+        if (!run_one_round() && !done()) park();
+    }
+    ctx = saved;
+}
+
+bool Worker::run_one_round() {
+    ++tick_;
+    TaskHeader* task = next_task();
+    if (!task) task = steal_work();
+    if (!task) return false;
+    run_task(task);
+    return true;
+}
+
+TaskHeader* Worker::next_task() {
+    if (tick_ % kInjectorInterval == 0) {
+        if (TaskHeader* t = next_from_injector(false)) return t;
+    }
+    if (lifo_slot_) return std::exchange(lifo_slot_, nullptr);
+    if (TaskHeader* t = queue_.pop()) return t;
+    return next_from_injector(true);
+}
+
+TaskHeader* Worker::next_from_injector(bool fill_local) {
+    TaskHeader* batch[kInjectorBatch];
+    const std::size_t n = scheduler_.injector.try_dequeue_bulk(injector_consumer_, batch, fill_local ? kInjectorBatch : 1);
+    if (n == 0) return nullptr;
+    for (std::size_t i = 1; i < n; ++i) push_back(batch[i]);
+    if (n > 1) notify_others();
+    return batch[0];
+}
+
+TaskHeader* Worker::steal_work() {
+    if (!is_searching_) {
+        if (!scheduler_.idle.transition_worker_to_searching()) return nullptr;
+        is_searching_ = true;
+    }
+    const std::uint32_t n = scheduler_.num_workers();
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 17;
+    rng_ ^= rng_ << 5;
+    const std::uint32_t start = rng_ % n;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Worker& victim = scheduler_.worker((start + i) % n);
+        if (&victim == this) continue;
+        std::uint32_t stolen = 0;
+        if (TaskHeader* t = victim.queue_.steal_into(queue_, stolen)) {
+            WorkerCounters::bump(counters_.steal_operations);
+            WorkerCounters::bump(counters_.stolen_tasks, stolen);
+            return t;
+        }
+    }
+    return next_from_injector(true);
+}
+
+void Worker::run_task(TaskHeader* task) {
+    if (is_searching_) {
+        is_searching_ = false;
+        // The last searcher found work: wake another to look for more.
+        if (scheduler_.idle.transition_worker_from_searching()) scheduler_.notify_parked();
+    }
+    poll(task);
+    for (std::uint32_t lifo_polls = 0; lifo_slot_ != nullptr;) {
+        TaskHeader* next = std::exchange(lifo_slot_, nullptr);
+        if (lifo_polls++ == kMaxLifoPolls || scheduler_.is_shutdown()) {
+            push_back(next);
+            notify_others();
+            break;
+        }
+        poll(next);
+    }
+}
+
+void Worker::poll(TaskHeader* task) {
+    WorkerCounters::bump(counters_.polls);
+    const std::uint64_t prev = task->transition_to_running();
+    if (prev & TaskHeader::kCancelled) {
+        scheduler_.complete(task, /*cancelled=*/true, /*remove_from_owned=*/true, /*drop_poll_ref=*/true);
+        return;
+    }
+    ThreadContext& ctx = tls_context;
+    ctx.task = task;
+    ctx.yield_requested = false;
+    ctx.pending = nullptr;
+    coop::reset_budget();
+
+    bool resume = true;
+    if (Pollable* pending = task->pending()) {
+        resume = pending->poll_ready();  // false: a spurious wake, or a yield it requested
+        if (resume) task->set_pending(nullptr);
+    }
+    if (resume) {
+        const std::coroutine_handle<> last = run_trampoline(task->resume_point());
+        if (task->root().done()) {
+            ctx.task = nullptr;
+            scheduler_.complete(task, /*cancelled=*/false, /*remove_from_owned=*/true, /*drop_poll_ref=*/true);
+            return;
+        }
+        task->set_resume_point(last);
+        task->set_pending(std::exchange(ctx.pending, nullptr));
+    }
+    ctx.task = nullptr;
+    const bool yielded = std::exchange(ctx.yield_requested, false);
+    if (task->transition_to_idle(yielded) == TaskHeader::IdleResult::kRequeue) push_back(task);
+}
+
+void Worker::park() {
+    const bool was_last_searcher = scheduler_.idle.transition_worker_to_parked(index_, is_searching_);
+    is_searching_ = false;
+    if (was_last_searcher) {
+        // Work queued while we were giving up must not be stranded: if any is visible, wake a
+        // worker (possibly ourselves) to take it.
+        bool work_pending = scheduler_.injector.size_approx() > 0;
+        for (std::uint32_t i = 0; i < scheduler_.num_workers() && !work_pending; ++i)
+            work_pending = scheduler_.worker(i).queue_.has_stealable_tasks();
+        if (work_pending) scheduler_.notify_parked();
+    }
+    WorkerCounters::bump(counters_.parks);
+    for (;;) {
+        parker_.park();
+        if (scheduler_.is_shutdown()) return;
+        if (!scheduler_.idle.is_parked(index_)) break;  // notify_parked took us off the list
+    }
+    is_searching_ = true;  // whoever woke us counted us as searching
+}
+
+void Worker::schedule_local(TaskHeader* task, ScheduleKind kind) noexcept {
+    if (kind == ScheduleKind::kWake && scheduler_.lifo_enabled()) {
+        TaskHeader* displaced = std::exchange(lifo_slot_, task);
+        if (!displaced) return;
+        task = displaced;
+    }
+    push_back(task);
+    notify_others();
+}
+
+void Worker::push_back(TaskHeader* task) noexcept {
+    TaskHeader* overflow[RunQueue::kCapacity / 2 + 1];
+    std::size_t count = 0;
+    if (queue_.push_back(task, overflow, count)) return;
+    if (!scheduler_.injector.enqueue_bulk(injector_producer_, overflow, count)) {
+        std::fputs("weft: out of memory moving tasks to the injection queue\n", stderr);
+        std::abort();
+    }
+    WorkerCounters::bump(counters_.overflows);
+}
+
+void Worker::notify_others() noexcept {
+    // A searching worker wakes another when it stops searching (run_task); don't double up.
+    if (!is_searching_) scheduler_.notify_parked();
+}
+
+}  // namespace weft::detail
