@@ -1,0 +1,391 @@
+// mpsc::channel: a bounded multi-producer, single-consumer channel with backpressure.
+//
+//   auto [tx, rx] = weft::mpsc::channel<Command>(32);
+//   co_await tx.send(cmd);                  // suspends while the channel is full
+//   while (auto cmd = co_await rx.recv()) { ... }   // empty optional: every sender is gone
+//
+// Semantics follow Tokio's mpsc. Messages from one sender arrive in the order sent. Senders
+// waiting on a full channel get room in the order they started waiting. A send that fails hands
+// the value back. Destroying the receiver closes the channel and destroys buffered values.
+//
+// Lock-free: send with room, recv with a value, try_send, try_recv, capacity queries (no mutex, no
+// system call, no allocation per message). A sender suspending on a full channel, its wakeup, and
+// Sender::closed() take a mutex; see channels/detail/sender_wait_list.hpp for why.
+//
+// Cancellation: destroying a pending send or recv (its task aborted, or a timeout won) loses no
+// message: a recv takes a value only when it completes; a send either delivered its value or gives
+// it up with the awaiter, and leaves no waiter behind.
+//
+// Handles are not synchronised objects: use one Sender from one task at a time (copy it to share),
+// and the Receiver from one task at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "../runtime/detail/context.hpp"
+#include "../runtime/detail/coop.hpp"
+#include "../runtime/detail/scheduler.hpp"
+#include "../runtime/detail/thread_waker.hpp"
+#include "detail/bounded_channel.hpp"
+#include "detail/receive.hpp"
+#include "errors.hpp"
+
+namespace weft::mpsc {
+
+template <class T>
+class Sender;
+template <class T>
+class Receiver;
+template <class T>
+class Permit;
+
+template <class T>
+struct Channel {
+    Sender<T> sender;
+    Receiver<T> receiver;
+};
+
+// Creates a channel holding at most `capacity` messages. Throws std::invalid_argument if
+// capacity is 0 (or absurdly large).
+template <class T>
+Channel<T> channel(std::size_t capacity);
+
+namespace detail {
+using weft::detail::AcquireStatus;
+using weft::detail::BoundedChannel;
+using weft::detail::ensure_not_worker;
+using weft::detail::RecvStatus;
+}  // namespace detail
+
+// A permit to send one message without waiting: a slot reserved in the channel. Messages sent
+// after the permit was granted are received after its message (it holds its place in line), so
+// send promptly. Dropping it unused gives the slot back.
+template <class T>
+class [[nodiscard]] Permit {
+public:
+    Permit(Permit&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)), pos_(other.pos_) {}
+    Permit& operator=(Permit&& other) noexcept {
+        if (this != &other) {
+            release();
+            ch_ = std::exchange(other.ch_, nullptr);
+            pos_ = other.pos_;
+        }
+        return *this;
+    }
+    ~Permit() { release(); }
+
+    // Sends `value` into the reserved slot. Never waits, never fails (if the receiver closed in
+    // the meantime the value is dropped with the channel, as for any value sent just before the
+    // close). Throws std::logic_error on a used permit.
+    void send(T value) {
+        if (!ch_) throw std::logic_error("weft: Permit used twice");
+        ch_->publish(pos_, std::move(value));
+        std::exchange(ch_, nullptr)->drop_sender();
+    }
+
+private:
+    friend class Sender<T>;
+    Permit(detail::BoundedChannel<T>* ch, std::uint64_t pos) noexcept : ch_(ch), pos_(pos) { ch_->add_sender(); }
+    void release() noexcept {
+        if (!ch_) return;
+        ch_->publish_skip(pos_);
+        std::exchange(ch_, nullptr)->drop_sender();
+    }
+
+    detail::BoundedChannel<T>* ch_;
+    std::uint64_t pos_;
+};
+
+template <class T>
+class Sender {
+public:
+    Sender(const Sender& other) noexcept : ch_(other.ch_) {
+        if (ch_) ch_->add_sender();
+    }
+    Sender(Sender&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)) {}
+    Sender& operator=(Sender other) noexcept {
+        std::swap(ch_, other.ch_);
+        return *this;
+    }
+    ~Sender() {
+        if (ch_) ch_->drop_sender();
+    }
+
+    // ---- send -----------------------------------------------------------------------------
+
+    class SendAwaiter;
+    class ReserveAwaiter;
+
+    // `co_await tx.send(v)`: waits for room, then sends. Yields a SendResult<T>: ok, or closed
+    // (the receiver is gone or closed) with the value handed back.
+    SendAwaiter send(T value) { return SendAwaiter(channel(), std::move(value)); }
+
+    // `co_await tx.reserve()`: waits for room and reserves it. Yields std::optional<Permit<T>>,
+    // empty if the receiver is gone or closed.
+    ReserveAwaiter reserve() { return ReserveAwaiter(channel()); }
+
+    // Sends without waiting: ok, full, or closed (the value handed back on failure). Reports
+    // full while other senders wait for room, so they keep their turn.
+    TrySendResult<T> try_send(T value) {
+        std::uint64_t pos;
+        switch (channel()->try_acquire(pos)) {
+            case detail::AcquireStatus::kClaimed:
+                channel()->publish(pos, std::move(value));
+                return {};
+            case detail::AcquireStatus::kClosed:
+                return {TrySendError::closed, std::move(value)};
+            case detail::AcquireStatus::kWait:
+                break;
+        }
+        return {TrySendError::full, std::move(value)};
+    }
+
+    // Like try_send, but returns a permit for the slot.
+    std::optional<Permit<T>> try_reserve() {
+        std::uint64_t pos;
+        if (channel()->try_acquire(pos) != detail::AcquireStatus::kClaimed) return std::nullopt;
+        return Permit<T>(channel(), pos);
+    }
+
+    // Blocks this thread until there is room, then sends. For threads that are not runtime workers
+    // (throws std::logic_error on a worker).
+    SendResult<T> blocking_send(T value) {
+        detail::ensure_not_worker("blocking_send");
+        std::uint64_t pos;
+        AcquireStatus status = channel()->try_acquire(pos);
+        if (status == AcquireStatus::kWait) {
+            weft::detail::ScopedThreadNotifier notifier;
+            const Waker waker = notifier->waker();
+            typename detail::BoundedChannel<T>::Acquirer acquirer(*channel());
+            status = acquirer.wait_in_line(waker);
+            while (status == AcquireStatus::kWait) {
+                notifier->park();
+                status = acquirer.poll(waker);
+            }
+            pos = acquirer.position();
+        }
+        if (status == AcquireStatus::kClosed) return {SendError::closed, std::move(value)};
+        channel()->publish(pos, std::move(value));
+        return {};
+    }
+
+    // `co_await tx.closed()`: completes once the receiver is gone or closed the channel.
+    class ClosedAwaiter;
+    ClosedAwaiter closed() { return ClosedAwaiter(channel()); }
+
+    bool is_closed() const { return channel()->is_rx_closed(); }
+    // Free slots now (approximate while others send and receive).
+    std::size_t capacity() const { return channel()->capacity() - std::min(channel()->capacity(), channel()->len()); }
+    std::size_t max_capacity() const { return channel()->capacity(); }
+    bool same_channel(const Sender& other) const noexcept { return ch_ == other.ch_; }
+
+private:
+    using AcquireStatus = detail::AcquireStatus;
+    template <class U>
+    friend Channel<U> channel(std::size_t);
+    template <class Derived>
+    class AcquireAwaiterBase;
+
+    explicit Sender(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) {}
+    detail::BoundedChannel<T>* channel() const {
+        if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc::Sender");
+        return ch_;
+    }
+
+    detail::BoundedChannel<T>* ch_;
+};
+
+// Shared by send and reserve: get a slot, waiting in line if the channel is full, yielding first
+// if the task's cooperative budget is spent. Derived::complete(status) turns the outcome into
+// the result.
+template <class T>
+template <class Derived>
+class Sender<T>::AcquireAwaiterBase : public weft::detail::Pollable {
+public:
+    explicit AcquireAwaiterBase(detail::BoundedChannel<T>* ch) noexcept : ch_(ch), acquirer_(*ch) {}
+    AcquireAwaiterBase(const AcquireAwaiterBase&) = delete;
+
+    bool await_ready() {
+        if (!weft::detail::coop::try_consume()) {
+            must_yield_ = true;
+            return false;
+        }
+        return try_without_waiting();
+    }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (must_yield_) {
+            weft::detail::coop::request_yield();
+        } else if (!wait(weft::detail::current_task_waker())) {
+            return false;
+        }
+        weft::detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override {
+        try {
+            const Waker waker = weft::detail::current_task_waker();
+            if (std::exchange(must_yield_, false)) return try_without_waiting() || !wait(waker);
+            const AcquireStatus status = acquirer_.poll(waker);
+            if (status == AcquireStatus::kWait) return false;
+            finish(status, acquirer_.position());
+            return true;
+        } catch (...) {
+            // Only allocation can throw here; keep waiting rather than lose the message.
+            return false;
+        }
+    }
+
+protected:
+    detail::BoundedChannel<T>* ch_;
+
+private:
+    bool try_without_waiting() {
+        std::uint64_t pos;
+        const AcquireStatus status = ch_->try_acquire(pos);
+        if (status == AcquireStatus::kWait) return false;
+        finish(status, pos);
+        return true;
+    }
+    // Returns true if the task must suspend.
+    bool wait(const Waker& waker) {
+        const AcquireStatus status = acquirer_.wait_in_line(waker);
+        if (status == AcquireStatus::kWait) return true;
+        finish(status, acquirer_.position());
+        return false;
+    }
+    void finish(AcquireStatus status, std::uint64_t pos) { static_cast<Derived*>(this)->complete(status, pos); }
+
+    typename detail::BoundedChannel<T>::Acquirer acquirer_;
+    bool must_yield_ = false;
+};
+
+template <class T>
+class Sender<T>::SendAwaiter final : public AcquireAwaiterBase<SendAwaiter> {
+public:
+    SendAwaiter(detail::BoundedChannel<T>* ch, T value) : AcquireAwaiterBase<SendAwaiter>(ch), value_(std::move(value)) {}
+    SendResult<T> await_resume() { return std::move(result_); }
+    void complete(AcquireStatus status, std::uint64_t pos) {
+        if (status == AcquireStatus::kClaimed) this->ch_->publish(pos, std::move(value_));
+        else result_ = SendResult<T>(SendError::closed, std::move(value_));
+    }
+
+private:
+    T value_;
+    SendResult<T> result_;
+};
+
+template <class T>
+class Sender<T>::ReserveAwaiter final : public AcquireAwaiterBase<ReserveAwaiter> {
+public:
+    explicit ReserveAwaiter(detail::BoundedChannel<T>* ch) : AcquireAwaiterBase<ReserveAwaiter>(ch) {}
+    std::optional<Permit<T>> await_resume() { return std::move(permit_); }
+    void complete(AcquireStatus status, std::uint64_t pos) {
+        if (status == AcquireStatus::kClaimed) permit_.emplace(Permit<T>(this->ch_, pos));
+    }
+
+private:
+    std::optional<Permit<T>> permit_;
+};
+
+template <class T>
+class Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
+public:
+    explicit ClosedAwaiter(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) {}
+    ~ClosedAwaiter() { ch_->closed_waiters().remove(node_); }
+    bool await_ready() const noexcept { return ch_->is_rx_closed(); }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (!ch_->closed_waiters().add(node_, weft::detail::current_task_waker())) return false;
+        weft::detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override { return ch_->is_rx_closed(); }
+    void await_resume() const noexcept {}
+
+private:
+    detail::BoundedChannel<T>* ch_;
+    weft::detail::Waiter node_;
+};
+
+template <class T>
+class Receiver {
+public:
+    Receiver(Receiver&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)) {}
+    Receiver& operator=(Receiver&& other) noexcept {
+        if (this != &other) {
+            if (ch_) ch_->drop_receiver();
+            ch_ = std::exchange(other.ch_, nullptr);
+        }
+        return *this;
+    }
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+    // Closes the channel and destroys the values still buffered.
+    ~Receiver() {
+        if (ch_) ch_->drop_receiver();
+    }
+
+    using RecvAwaiter = weft::detail::RecvAwaiter<detail::BoundedChannel<T>, T>;
+    using RecvManyAwaiter = weft::detail::RecvManyAwaiter<detail::BoundedChannel<T>, T>;
+
+    // `co_await rx.recv()`: the next message, or an empty optional once every sender is gone (or
+    // the channel was closed) and the buffer is drained. Suspends while the channel is empty.
+    RecvAwaiter recv() { return RecvAwaiter(channel()); }
+
+    // `co_await rx.recv_many(buffer, limit)`: appends up to `limit` messages to `buffer` (at least
+    // one, waiting if there are none) and yields how many; 0 means closed and drained (or
+    // limit == 0).
+    template <class Container>
+    RecvManyAwaiter recv_many(Container& buffer, std::size_t limit) {
+        return RecvManyAwaiter(channel(), buffer, limit);
+    }
+
+    // A message if one is ready: otherwise empty (senders remain) or disconnected.
+    TryRecvResult<T> try_recv() {
+        std::optional<T> out;
+        switch (channel()->try_recv(out)) {
+            case detail::RecvStatus::kValue: return TryRecvResult<T>(std::move(*out));
+            case detail::RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
+            case detail::RecvStatus::kClosed: break;
+        }
+        return TryRecvResult<T>(TryRecvError::disconnected);
+    }
+
+    // Blocks this thread until a message arrives or the channel closes. For threads that are not
+    // runtime workers (throws std::logic_error on a worker).
+    std::optional<T> blocking_recv() {
+        return weft::detail::blocking_recv<T>(*channel());
+    }
+
+    // Stops new sends (they fail with closed; waiting senders wake with closed). Messages already
+    // buffered can still be received; recv then yields empty.
+    void close() { channel()->close_receiver(); }
+
+    bool is_closed() const { return channel()->is_rx_closed(); }
+    std::size_t len() const { return channel()->len(); }
+    bool is_empty() const { return len() == 0; }
+    std::size_t capacity() const { return channel()->capacity() - std::min(channel()->capacity(), channel()->len()); }
+    std::size_t max_capacity() const { return channel()->capacity(); }
+
+private:
+    template <class U>
+    friend Channel<U> channel(std::size_t);
+    explicit Receiver(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) {}
+    detail::BoundedChannel<T>* channel() const {
+        if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc::Receiver");
+        return ch_;
+    }
+
+    detail::BoundedChannel<T>* ch_;
+};
+
+template <class T>
+Channel<T> channel(std::size_t capacity) {
+    auto* ch = new detail::BoundedChannel<T>(capacity);
+    return Channel<T>{Sender<T>(ch), Receiver<T>(ch)};
+}
+
+}  // namespace weft::mpsc

@@ -1,0 +1,297 @@
+// oneshot::channel: one value, sent once, from one task to another.
+//
+//   auto [tx, rx] = weft::oneshot::channel<Reply>();
+//   tx.send(reply);                  // fails (value handed back) if the receiver is gone
+//   Reply r = co_await rx;           // throws oneshot::RecvError if the sender was dropped unsent
+//
+// Lock-free throughout: one atomic state word (below) and two waker slots.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "../runtime/detail/context.hpp"
+#include "../runtime/detail/scheduler.hpp"
+#include "../runtime/detail/thread_waker.hpp"
+#include "../runtime/waker.hpp"
+#include "detail/receive.hpp"
+#include "errors.hpp"
+
+namespace weft::oneshot {
+
+// The sender was dropped without sending.
+class RecvError : public std::runtime_error {
+public:
+    RecvError() : std::runtime_error("weft: oneshot sender dropped without sending a value") {}
+};
+
+template <class T>
+class Sender;
+template <class T>
+class Receiver;
+
+template <class T>
+struct Channel {
+    Sender<T> sender;
+    Receiver<T> receiver;
+};
+
+template <class T>
+Channel<T> channel();
+
+namespace detail {
+
+// State bits:
+//   kValueSent  the value is written (never set once kRxClosed is: the sender keeps its value)
+//   kTxDropped  the sender went away without sending
+//   kRxClosed   the receiver closed or went away
+//   kRxWaker    rx_waker_ holds the receiver's waker; kTxWaker likewise for Sender::closed()
+// A waker slot is written only while its bit is clear, by its owner (receiver / sender), and read
+// by the other side only after an RMW that saw the bit set together with the event it wakes for;
+// once that event bit is set, the owner no longer rewrites the slot.
+//
+// Orders: every transition is an acq_rel RMW: the value written before kValueSent is released
+// with it and acquired by the receiver's load of the state.
+template <class T>
+class OneshotState {
+public:
+    static constexpr std::uint32_t kValueSent = 1;
+    static constexpr std::uint32_t kTxDropped = 2;
+    static constexpr std::uint32_t kRxClosed = 4;
+    static constexpr std::uint32_t kRxWaker = 8;
+    static constexpr std::uint32_t kTxWaker = 16;
+
+    std::uint32_t load() const noexcept { return state_.load(std::memory_order_acquire); }
+
+    // Sender: returns false (value untouched) if the receiver closed first.
+    bool send(T& value) {
+        if (load() & kRxClosed) return false;
+        value_.emplace(std::move(value));
+        std::uint32_t prev = state_.load(std::memory_order_relaxed);
+        do {
+            if (prev & kRxClosed) {
+                value = std::move(*value_);
+                value_.reset();
+                return false;
+            }
+        } while (!state_.compare_exchange_weak(prev, prev | kValueSent, std::memory_order_acq_rel,
+                                               std::memory_order_relaxed));
+        if (prev & kRxWaker) rx_waker_.wake_by_ref();
+        return true;
+    }
+    void drop_sender_unsent() noexcept {
+        const std::uint32_t prev = state_.fetch_or(kTxDropped, std::memory_order_acq_rel);
+        if (prev & kRxWaker) rx_waker_.wake_by_ref();
+    }
+    void close_receiver() noexcept {
+        const std::uint32_t prev = state_.fetch_or(kRxClosed, std::memory_order_acq_rel);
+        if ((prev & kTxWaker) && !(prev & (kValueSent | kTxDropped))) tx_waker_.wake_by_ref();
+    }
+
+    // Installs the waker for `event_bits` under the protocol above. Returns false if one of the
+    // events already happened (do not suspend).
+    bool set_waker(Waker waker, std::uint32_t waker_bit, std::uint32_t event_bits) {
+        Waker& slot = waker_bit == kRxWaker ? rx_waker_ : tx_waker_;
+        std::uint32_t prev = load();
+        if (prev & event_bits) return false;
+        if (prev & waker_bit) {
+            if (slot.will_wake(waker)) return true;
+            while (!state_.compare_exchange_weak(prev, prev & ~waker_bit, std::memory_order_acq_rel,
+                                                 std::memory_order_acquire))
+                if (prev & event_bits) return false;
+            prev &= ~waker_bit;
+        }
+        slot = std::move(waker);
+        while (!state_.compare_exchange_weak(prev, prev | waker_bit, std::memory_order_acq_rel,
+                                             std::memory_order_acquire))
+            if (prev & event_bits) return false;
+        return true;
+    }
+
+    std::optional<T>& value() noexcept { return value_; }
+
+    void drop_ref() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+private:
+    std::atomic<std::uint32_t> state_{0};
+    std::atomic<std::uint32_t> refs_{2};
+    std::optional<T> value_;
+    Waker rx_waker_;
+    Waker tx_waker_;
+};
+
+}  // namespace detail
+
+template <class T>
+class Sender {
+    using State = detail::OneshotState<T>;
+
+public:
+    Sender(Sender&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    Sender& operator=(Sender&& other) noexcept {
+        if (this != &other) {
+            release_unsent();
+            state_ = std::exchange(other.state_, nullptr);
+        }
+        return *this;
+    }
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
+    // Dropping an unused sender tells the receiver (it gets RecvError).
+    ~Sender() { release_unsent(); }
+
+    // Sends the value; the sender is used up either way. Fails, handing the value back, if the
+    // receiver is gone or closed. Throws std::logic_error on a used sender.
+    SendResult<T> send(T value) {
+        if (!state_) throw std::logic_error("weft: oneshot::Sender used twice");
+        State* state = std::exchange(state_, nullptr);
+        const bool sent = state->send(value);
+        if (!sent) state->drop_sender_unsent();
+        state->drop_ref();
+        if (!sent) return {SendError::closed, std::move(value)};
+        return {};
+    }
+
+    // True once the receiver is gone or closed: the value would not be delivered.
+    bool is_closed() const noexcept { return state_ && (state_->load() & State::kRxClosed); }
+
+    // `co_await tx.closed()`: completes when the receiver is gone or closed. Lets a task stop
+    // work nobody is waiting for.
+    class ClosedAwaiter final : public weft::detail::Pollable {
+    public:
+        explicit ClosedAwaiter(State* state) : state_(state) {
+            if (!state_) throw std::logic_error("weft: closed() on a used oneshot::Sender");
+        }
+        bool await_ready() const noexcept { return state_->load() & State::kRxClosed; }
+        bool await_suspend(std::coroutine_handle<>) {
+            if (!state_->set_waker(weft::detail::current_task_waker(), State::kTxWaker, State::kRxClosed)) return false;
+            weft::detail::set_pending_poll(this);
+            return true;
+        }
+        bool poll_ready() noexcept override { return await_ready(); }
+        void await_resume() const noexcept {}
+
+    private:
+        State* state_;
+    };
+    ClosedAwaiter closed() { return ClosedAwaiter(state_); }
+
+private:
+    template <class U>
+    friend Channel<U> channel();
+    explicit Sender(State* state) noexcept : state_(state) {}
+    void release_unsent() noexcept {
+        if (State* state = std::exchange(state_, nullptr)) {
+            state->drop_sender_unsent();
+            state->drop_ref();
+        }
+    }
+
+    State* state_;
+};
+
+template <class T>
+class Receiver {
+    using State = detail::OneshotState<T>;
+
+public:
+    Receiver(Receiver&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    Receiver& operator=(Receiver&& other) noexcept {
+        if (this != &other) {
+            release();
+            state_ = std::exchange(other.state_, nullptr);
+        }
+        return *this;
+    }
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+    ~Receiver() { release(); }
+
+    // `co_await rx`: the value, once sent. Throws RecvError if the sender was dropped unsent,
+    // std::logic_error if the value was already taken.
+    class Awaiter final : public weft::detail::Pollable {
+    public:
+        explicit Awaiter(Receiver& rx) : rx_(rx) {}
+        bool await_ready() const { return rx_.state()->load() & (State::kValueSent | State::kTxDropped); }
+        bool await_suspend(std::coroutine_handle<>) {
+            if (!rx_.state()->set_waker(weft::detail::current_task_waker(), State::kRxWaker,
+                                        State::kValueSent | State::kTxDropped))
+                return false;
+            weft::detail::set_pending_poll(this);
+            return true;
+        }
+        bool poll_ready() noexcept override { return await_ready(); }
+        T await_resume() { return rx_.take(); }
+
+    private:
+        Receiver& rx_;
+    };
+    Awaiter operator co_await() & { return Awaiter(*this); }
+    Awaiter operator co_await() && { return Awaiter(*this); }
+
+    // The value if it was sent: otherwise empty (the sender may still send) or disconnected.
+    TryRecvResult<T> try_recv() {
+        const std::uint32_t s = state()->load();
+        if (s & State::kValueSent) return TryRecvResult<T>(take());
+        if (s & State::kTxDropped) return TryRecvResult<T>(TryRecvError::disconnected);
+        return TryRecvResult<T>(TryRecvError::empty);
+    }
+
+    // Blocks this thread (not a runtime worker) for the value; throws like `co_await`.
+    T blocking_recv() {
+        weft::detail::ensure_not_worker("oneshot blocking_recv");
+        Awaiter awaiter(*this);
+        if (!awaiter.await_ready()) {
+            weft::detail::ScopedThreadNotifier notifier;
+            if (state()->set_waker(notifier->waker(), State::kRxWaker, State::kValueSent | State::kTxDropped))
+                while (!awaiter.await_ready()) notifier->park();
+        }
+        return take();
+    }
+
+    // Refuses the value from now on: a later send fails and hands it back. A value sent before
+    // the close can still be taken with try_recv.
+    void close() { state()->close_receiver(); }
+
+private:
+    template <class U>
+    friend Channel<U> channel();
+    explicit Receiver(State* state) noexcept : state_(state) {}
+    State* state() const {
+        if (!state_) throw std::logic_error("weft: use of a moved-from oneshot::Receiver");
+        return state_;
+    }
+    T take() {
+        const std::uint32_t s = state()->load();
+        if (s & State::kValueSent) {
+            std::optional<T>& v = state_->value();
+            if (!v) throw std::logic_error("weft: oneshot value already taken");
+            T out = std::move(*v);
+            v.reset();
+            return out;
+        }
+        throw RecvError();
+    }
+    void release() noexcept {
+        if (State* state = std::exchange(state_, nullptr)) {
+            state->close_receiver();
+            state->drop_ref();  // a value still inside is destroyed with the state
+        }
+    }
+
+    State* state_;
+};
+
+template <class T>
+Channel<T> channel() {
+    auto* state = new detail::OneshotState<T>();
+    return Channel<T>{Sender<T>(state), Receiver<T>(state)};
+}
+
+}  // namespace weft::oneshot
