@@ -30,7 +30,7 @@ public:
         void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             // Hand control back to the awaiting coroutine through the trampoline. A root task has
             // no continuation: the worker sees the frame done and completes the task.
-            tls_context.next = h.promise().continuation_;
+            this_thread_context().next = h.promise().continuation_;
         }
         void await_resume() noexcept {}
     };
@@ -76,7 +76,7 @@ public:
 //
 // Tasks run inside weft's runtime: await them from another weft Task (a spawned task or the one
 // given to block_on). Awaiting a long chain of tasks that complete at once does not grow the stack,
-// in any build mode (see detail::run_trampoline).
+// in any build mode (see run_trampoline in worker.cpp).
 template <class T>
 class [[nodiscard]] Task {
 public:
@@ -112,7 +112,7 @@ public:
         }
         void await_suspend(std::coroutine_handle<> awaiting) noexcept {
             handle_.promise().continuation_ = awaiting;
-            detail::tls_context.next = handle_;  // the trampoline starts us next
+            detail::this_thread_context().next = handle_;  // the trampoline starts us next
         }
         T await_resume() { return handle_.promise().result_.take(); }
 

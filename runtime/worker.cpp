@@ -21,6 +21,25 @@ constexpr std::uint32_t kMaxLifoPolls = 3;
 constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapacity / 2);
 }  // namespace
 
+// Resumes `h` and every coroutine it hands control to, one after another, without nesting stack
+// frames. `Task` never uses symmetric transfer: g++ does not turn it into a tail call at -O0 or under
+// ASan, so a loop of `co_await ready_task()` would overflow the stack. Instead a suspending Task
+// writes the coroutine to run next into `tls_context.next` and returns here.
+//
+// Returns the last coroutine resumed: when the slot is empty after a resume, that coroutine either
+// suspended on a leaf awaitable (so it is where the task resumes next) or finished the root.
+static std::coroutine_handle<> run_trampoline(std::coroutine_handle<> h) {
+    ThreadContext& ctx = tls_context;
+    std::coroutine_handle<> last;
+    do {
+        last = h;
+        ctx.next = {};
+        h.resume();
+        h = ctx.next;
+    } while (h);
+    return last;
+}
+
 Worker::Worker(Scheduler& scheduler, std::uint32_t index)
     : scheduler_(scheduler),
       index_(index),

@@ -36,28 +36,14 @@ struct ThreadContext {
     Pollable* pending = nullptr;        // set by a suspending leaf awaitable (see Pollable)
 };
 
-inline constinit thread_local ThreadContext tls_context{};
-
-// Resumes `h` and every coroutine it hands control to, one after another, without nesting stack
-// frames. `Task` never uses symmetric transfer: g++ does not turn it into a tail call at -O0 or under
-// ASan, so a loop of `co_await ready_task()` would overflow the stack. Instead a suspending Task
-// writes the coroutine to run next into `tls_context.next` and returns here.
-//
-// Returns the last coroutine resumed: when the slot is empty after a resume, that coroutine either
-// suspended on a leaf awaitable (so it is where the task resumes next) or finished the root.
-inline std::coroutine_handle<> run_trampoline(std::coroutine_handle<> h) {
-    ThreadContext& ctx = tls_context;
-    std::coroutine_handle<> last;
-    do {
-        last = h;
-        ctx.next = {};
-        h.resume();
-        h = ctx.next;
-    } while (h);
-    return last;
-}
+// This thread's context. Deliberately out of line: a coroutine body is one function across its
+// suspension points, and compilers may compute a thread_local's address once and reuse it after
+// the coroutine resumed on another thread (seen with clang under TSan: a producer wrote its
+// trampoline slot into another worker's context). A call to an opaque function cannot be cached
+// that way, so every use that may be inlined into a coroutine goes through this.
+ThreadContext& this_thread_context() noexcept;
 
 // Call from await_suspend right before returning "suspend": the worker polls `p` before resuming.
-inline void set_pending_poll(Pollable* p) noexcept { tls_context.pending = p; }
+inline void set_pending_poll(Pollable* p) noexcept { this_thread_context().pending = p; }
 
 }  // namespace weft::detail

@@ -12,12 +12,12 @@ namespace weft::detail::coop {
 inline constexpr std::uint32_t kBudgetPerPoll = 128;
 
 // Called by the worker before each poll.
-inline void reset_budget() noexcept { tls_context.budget = kBudgetPerPoll; }
+inline void reset_budget() noexcept { this_thread_context().budget = kBudgetPerPoll; }
 
 // Takes one unit of budget. Returns false when the budget is spent: the caller should complete
 // its operation only after yielding (see `request_yield`). Outside a task there is no budget.
 inline bool try_consume() noexcept {
-    ThreadContext& ctx = tls_context;
+    ThreadContext& ctx = this_thread_context();
     if (ctx.task == nullptr) return true;
     if (ctx.budget == 0) return false;
     --ctx.budget;
@@ -25,12 +25,12 @@ inline bool try_consume() noexcept {
 }
 
 inline bool has_budget() noexcept {
-    const ThreadContext& ctx = tls_context;
+    const ThreadContext& ctx = this_thread_context();
     return ctx.task == nullptr || ctx.budget > 0;
 }
 
 // Marks the current suspension as a yield: the worker puts the task at the back of its run queue
 // instead of waiting for a wake. Call from `await_suspend` and then suspend.
-inline void request_yield() noexcept { tls_context.yield_requested = true; }
+inline void request_yield() noexcept { this_thread_context().yield_requested = true; }
 
 }  // namespace weft::detail::coop

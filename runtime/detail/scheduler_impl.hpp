@@ -14,6 +14,7 @@
 
 #include "../metrics.hpp"
 #include "blocking_pool.hpp"
+#include "context.hpp"
 #include "idle.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
@@ -22,6 +23,10 @@
 #include "task_header.hpp"
 
 namespace weft::detail {
+
+// The current thread's context, for the runtime's own (non-coroutine) code. Code that may be
+// inlined into a coroutine uses this_thread_context() instead (see context.hpp).
+extern constinit thread_local ThreadContext tls_context;
 
 // How a task is being queued: a task woken by the running task goes to the LIFO slot; a yielded or
 // re-notified task goes to the back of the queue, so it cannot monopolise the worker; a new one too.
