@@ -129,8 +129,11 @@ void Worker::run_task(TaskHeader* task) {
     for (std::uint32_t lifo_polls = 0; lifo_slot_ != nullptr;) {
         TaskHeader* next = std::exchange(lifo_slot_, nullptr);
         if (lifo_polls++ == kMaxLifoPolls || scheduler_.is_shutdown()) {
+            // To the back of the queue, so the tasks queued there get their turn. Wake another
+            // worker only if there is work to share: with one task queued we run it next
+            // ourselves, and a thief would only split a pair of tasks talking to each other.
             push_back(next);
-            notify_others();
+            if (queue_.len() > 1) notify_others();
             break;
         }
         poll(next);
