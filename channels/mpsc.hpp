@@ -131,7 +131,7 @@ public:
     // Sends without waiting: ok, full, or closed (the value handed back on failure). Reports
     // full while other senders wait for room, so they keep their turn.
     TrySendResult<T> try_send(T value) {
-        std::uint64_t pos;
+        std::uint64_t pos = 0;
         switch (channel()->try_acquire(pos)) {
             case detail::AcquireStatus::kClaimed:
                 channel()->publish(pos, std::move(value));
@@ -146,7 +146,7 @@ public:
 
     // Like try_send, but returns a permit for the slot.
     std::optional<Permit<T>> try_reserve() {
-        std::uint64_t pos;
+        std::uint64_t pos = 0;
         if (channel()->try_acquire(pos) != detail::AcquireStatus::kClaimed) return std::nullopt;
         return Permit<T>(channel(), pos);
     }
@@ -155,7 +155,7 @@ public:
     // (throws std::logic_error on a worker).
     SendResult<T> blocking_send(T value) {
         detail::ensure_not_worker("blocking_send");
-        std::uint64_t pos;
+        std::uint64_t pos = 0;
         AcquireStatus status = channel()->try_acquire(pos);
         if (status == AcquireStatus::kWait) {
             weft::detail::ScopedThreadNotifier notifier;
@@ -244,7 +244,7 @@ protected:
 
 private:
     bool try_without_waiting() {
-        std::uint64_t pos;
+        std::uint64_t pos = 0;
         const AcquireStatus status = ch_->try_acquire(pos);
         if (status == AcquireStatus::kWait) return false;
         finish(status, pos);
