@@ -1,0 +1,22 @@
+# Installs what weft's build, tests and benchmarks need, from Debian's packages. Idempotent: a
+# second run only checks (dpkg -s), it does not touch apt.
+weft_packages=(
+  meson ninja-build g++ clang-16 libclang-rt-16-dev pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
+  redis-server python3 python3-matplotlib
+)
+
+install_deps() {
+  local missing=()
+  for p in "${weft_packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "weft: installing ${missing[*]}" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "weft: need root or sudo to install ${missing[*]}" >&2; return 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

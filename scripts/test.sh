@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, then builds and runs every test suite three times,
+# optimised with g++, with AddressSanitizer + UBSan, and with ThreadSanitizer (clang 16).
+# Ends with one line "N passed, N failed" summing the three.
+#
+#   bash scripts/test.sh                 # all three builds
+#   bash scripts/test.sh --only tsan     # one of: release, asan, tsan
+#   WEFT_TEST_FILTER='Mpsc*' bash scripts/test.sh   # a GoogleTest filter
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/install-deps.sh
+install_deps || { echo "0 passed, 1 failed"; exit 1; }
+
+only=""
+if [ "${1:-}" = "--only" ]; then only="${2:-}"; fi
+[ -n "${WEFT_TEST_FILTER:-}" ] && export GTEST_FILTER="$WEFT_TEST_FILTER"
+
+total_passed=0
+total_failed=0
+
+run_build() {  # name, CC, CXX, extra meson args..., -- , meson test args...
+  local name=$1 cc=$2 cxx=$3; shift 3
+  local setup_args=() test_args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do setup_args+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && shift
+  test_args=("$@")
+  local dir="build/$name"
+  echo "=== $name: configure and build ($cxx)"
+  local setup_mode=()
+  [ -f "$dir/build.ninja" ] && setup_mode=(--reconfigure)
+  if ! CC=$cc CXX=$cxx meson setup "${setup_mode[@]}" "$dir" "${setup_args[@]}" >"$dir.setup.log" 2>&1 \
+     || ! meson compile -C "$dir" >"$dir.build.log" 2>&1; then
+    cat "$dir.setup.log" "$dir.build.log" 2>/dev/null | tail -40
+    echo "$name: build failed"
+    echo "$name: 0 passed, 1 failed"
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  echo "=== $name: test"
+  rm -rf "$dir/gtest-xml" && mkdir -p "$dir/gtest-xml"
+  GTEST_OUTPUT="xml:$PWD/$dir/gtest-xml/" meson test -C "$dir" --print-errorlogs --num-processes 2 "${test_args[@]}" \
+    | grep -vE '^\s*$' | tail -40
+  local counts passed failed
+  counts=$(python3 scripts/lib/count-gtest.py "$dir" "$dir/gtest-xml")
+  passed=${counts% *}
+  failed=${counts#* }
+  echo "$name: $passed passed, $failed failed"
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+}
+
+mkdir -p build
+if [ -z "$only" ] || [ "$only" = release ]; then
+  run_build release gcc g++ --buildtype=release
+fi
+if [ -z "$only" ] || [ "$only" = asan ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run_build asan gcc g++ --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
+fi
+if [ -z "$only" ] || [ "$only" = tsan ]; then
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  run_build tsan clang-16 clang++-16 --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+    -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
+fi
+
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
