@@ -38,7 +38,7 @@ struct RuntimeOptions {
     bool enable_lifo_slot = true;
     // Receives exceptions nobody will observe: a detached task (or one whose JoinHandle was
     // dropped unread) that ended by throwing. Default: print to stderr. Called on a worker thread.
-    std::function<void(std::exception_ptr)> on_unhandled_exception;
+    std::function<void(std::exception_ptr)> on_unhandled_exception{};
 };
 
 // Owns worker threads, their run queues, the blocking pool, and every spawned task.

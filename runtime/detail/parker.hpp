@@ -26,8 +26,8 @@ public:
         std::unique_lock lock(mutex_);
         expected = kEmpty;
         if (!state_.compare_exchange_strong(expected, kParked, std::memory_order_acq_rel)) {
-            state_.store(kEmpty, std::memory_order_relaxed);  // was kNotified: consume it
-            std::atomic_thread_fence(std::memory_order_acquire);
+            // It was kNotified (the failed CAS read it with acquire): consume it.
+            state_.store(kEmpty, std::memory_order_relaxed);
             return;
         }
         for (;;) {

@@ -181,13 +181,15 @@ public:
     // Drops join interest. Returns true if the task had already completed, in which case the
     // caller owns the output and must drop it.
     bool unset_join_interest() noexcept {
-        std::uint64_t prev = state_.load(std::memory_order_relaxed);
+        // acquire on every read: seeing COMPLETE must make the output written before it visible
+        // (pairs with transition_to_complete). Not a relaxed load plus a fence: same meaning, but
+        // ThreadSanitizer does not model fences and would report the output read as a race.
+        std::uint64_t prev = state_.load(std::memory_order_acquire);
         while (!(prev & kComplete)) {
             if (state_.compare_exchange_weak(prev, prev & ~kJoinInterest, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed))
+                                             std::memory_order_acquire))
                 return false;
         }
-        std::atomic_thread_fence(std::memory_order_acquire);  // pairs with completion's release
         return true;
     }
 
