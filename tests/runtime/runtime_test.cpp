@@ -1,0 +1,246 @@
+// Runtime: spawning at scale, shutdown, misuse, the blocking pool, metrics, fairness.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <weft/channels/mpsc.hpp>
+#include <weft/runtime/runtime.hpp>
+
+#include "support/runtimes.hpp"
+#include "support/test_event.hpp"
+
+namespace {
+
+using weft::JoinError;
+using weft::JoinHandle;
+using weft::RuntimeShutdownError;
+using weft::Task;
+using weft::test::Event;
+using weft::test::Tracked;
+
+class RuntimeTest : public weft::test::AllRuntimes {};
+
+Task<void> mark(std::vector<std::atomic<unsigned char>>& seen, std::size_t i) {
+    seen[i].fetch_add(1, std::memory_order_relaxed);
+    co_return;
+}
+
+TEST_P(RuntimeTest, EverySpawnedTaskCompletesExactlyOnce) {
+    const std::size_t n = weft::test::scaled(1'000'000);
+    std::vector<std::atomic<unsigned char>> seen(n);
+    auto rt = make_runtime();
+    rt->block_on([](std::vector<std::atomic<unsigned char>>& seen) -> Task<void> {
+        std::vector<JoinHandle<void>> handles;
+        handles.reserve(seen.size());
+        for (std::size_t i = 0; i < seen.size(); ++i) handles.push_back(weft::spawn(mark(seen, i)));
+        for (auto& h : handles) co_await h;
+    }(seen));
+    std::size_t once = 0;
+    for (auto& s : seen) once += s.load() == 1;
+    EXPECT_EQ(once, n);
+    EXPECT_GE(rt->metrics().tasks_spawned, n);
+    EXPECT_GE(rt->metrics().polls, n);
+}
+
+Task<void> hold_until(Event& event) {
+    Tracked held;
+    co_await event.wait();
+}
+
+TEST_P(RuntimeTest, ShutdownDestroysEverySuspendedAndUnstartedTask) {
+    const long before = Tracked::live.load();
+    Event never;
+    JoinHandle<void> outlives_runtime;
+    {
+        auto rt = make_runtime();
+        rt->block_on([](Event& never, long before) -> Task<void> {
+            for (int i = 0; i < 100; ++i) weft::spawn(hold_until(never)).detach();
+            while (Tracked::live.load() < before + 100) co_await weft::yield_now();
+        }(never, before));
+        EXPECT_EQ(Tracked::live.load(), before + 100);
+        // Spawned from outside: on a current_thread runtime nothing runs it before shutdown.
+        outlives_runtime = rt->spawn(hold_until(never));
+    }
+    EXPECT_EQ(Tracked::live.load(), before);
+    EXPECT_TRUE(outlives_runtime.is_finished());
+    EXPECT_THROW(outlives_runtime.blocking_join(), JoinError);
+}
+
+TEST_P(RuntimeTest, ShutdownReleasesChannelsHeldByTasksSoNothingLeaks) {
+    auto rt = make_runtime();
+    auto [tx, rx] = weft::mpsc::channel<std::shared_ptr<Tracked>>(4);
+    auto value = std::make_shared<Tracked>();
+    std::weak_ptr<Tracked> watch = value;
+    ASSERT_TRUE(tx.try_send(std::move(value)));
+    // A task that waits forever holding the receiver, which holds the value.
+    Event never;
+    rt->spawn([](weft::mpsc::Receiver<std::shared_ptr<Tracked>> rx, Event& never) -> Task<void> {
+          co_await never.wait();
+          (void)co_await rx.recv();
+      }(std::move(rx), never))
+        .detach();
+    rt->shutdown();
+    EXPECT_TRUE(rt->is_shut_down());
+    EXPECT_TRUE(watch.expired());  // the receiver died with the frame and took the value with it
+    EXPECT_TRUE(tx.is_closed());
+}
+
+TEST_P(RuntimeTest, SpawnAndBlockOnAfterShutdownThrow) {
+    auto rt = make_runtime();
+    rt->shutdown();
+    rt->shutdown();  // idempotent
+    EXPECT_THROW(rt->spawn([]() -> Task<void> { co_return; }()), RuntimeShutdownError);
+    EXPECT_THROW(rt->block_on([]() -> Task<int> { co_return 1; }()), RuntimeShutdownError);
+}
+
+TEST_P(RuntimeTest, BlockOnInsideATaskThrowsLogicError) {
+    auto rt = make_runtime();
+    EXPECT_TRUE(rt->block_on([](weft::Runtime& rt) -> Task<bool> {
+        try {
+            rt.block_on([]() -> Task<int> { co_return 1; }());
+        } catch (const std::logic_error&) {
+            co_return true;
+        }
+        co_return false;
+    }(*rt)));
+}
+
+TEST_P(RuntimeTest, ShutdownFromOwnTaskThrowsLogicError) {
+    auto rt = make_runtime();
+    EXPECT_TRUE(rt->block_on([](weft::Runtime& rt) -> Task<bool> {
+        try {
+            rt.shutdown();
+        } catch (const std::logic_error&) {
+            co_return true;
+        }
+        co_return false;
+    }(*rt)));
+    EXPECT_FALSE(rt->is_shut_down());
+}
+
+TEST(RuntimeMisuse, FreeSpawnOutsideAnyRuntimeThrowsLogicError) {
+    EXPECT_THROW(weft::spawn([]() -> Task<void> { co_return; }()), std::logic_error);
+    EXPECT_THROW(weft::spawn_blocking([] { return 1; }), std::logic_error);
+}
+
+TEST(RuntimeMisuse, ZeroWorkerThreadsMeansOnePerCore) {
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 0});
+    EXPECT_EQ(rt.num_workers(), std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST_P(RuntimeTest, SpawnBlockingRunsOffTheWorkersAndReturnsValuesAndExceptions) {
+    auto rt = make_runtime();
+    const int total = rt->block_on([]() -> Task<int> {
+        const bool on_worker = co_await weft::spawn_blocking([] { return weft::detail::is_worker_thread(); });
+        EXPECT_FALSE(on_worker);
+        std::vector<JoinHandle<int>> many;
+        for (int i = 0; i < 64; ++i) many.push_back(weft::spawn_blocking([i] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            return i;
+        }));
+        int sum = 0;
+        for (auto& h : many) sum += co_await h;
+        try {
+            co_await weft::spawn_blocking([]() -> int { throw std::invalid_argument("blocking"); });
+        } catch (const std::invalid_argument&) {
+            sum += 1000;
+        }
+        co_return sum;
+    }());
+    EXPECT_EQ(total, 63 * 64 / 2 + 1000);
+}
+
+TEST_P(RuntimeTest, MetricsCountWorkersSpawnsAndPolls) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        for (int i = 0; i < 100; ++i) co_await weft::spawn([]() -> Task<void> { co_return; }());
+    }());
+    const weft::RuntimeMetrics m = rt->metrics();
+    EXPECT_EQ(m.workers, GetParam().workers);
+    EXPECT_EQ(m.per_worker.size(), GetParam().workers);
+    EXPECT_GE(m.tasks_spawned, 101u);
+    EXPECT_GE(m.polls, 101u);
+}
+
+// On one worker, a task that yields forever must let another task run.
+TEST(RuntimeFairness, AYieldingLoopDoesNotStarveAnotherTask) {
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 1});
+    const long spins = rt.block_on([]() -> Task<long> {
+        std::atomic<bool> stop{false};
+        JoinHandle<long> spinner = weft::spawn([](std::atomic<bool>& stop) -> Task<long> {
+            long n = 0;
+            while (!stop.load()) {
+                ++n;
+                co_await weft::yield_now();
+            }
+            co_return n;
+        }(stop));
+        co_await weft::spawn([](std::atomic<bool>& stop) -> Task<void> {
+            stop.store(true);
+            co_return;
+        }(stop));
+        co_return co_await spinner;
+    }());
+    EXPECT_GE(spins, 1);
+}
+
+// Two tasks bouncing a token wake each other through the LIFO slot; a third must still run.
+TEST(RuntimeFairness, PingPongThroughTheLifoSlotDoesNotStarveAThirdTask) {
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 1});
+    const long bounces = rt.block_on([]() -> Task<long> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<long>(1);
+        auto [b_tx, b_rx] = weft::mpsc::channel<long>(1);
+        std::atomic<bool> stop{false};
+        auto player = [](weft::mpsc::Receiver<long> in, weft::mpsc::Sender<long> out,
+                         std::atomic<bool>& stop) -> Task<long> {
+            long last = 0;
+            while (!stop.load()) {
+                auto v = co_await in.recv();
+                if (!v) break;
+                last = *v;
+                if (!co_await out.send(*v + 1)) break;
+            }
+            co_return last;
+        };
+        JoinHandle<long> ping = weft::spawn(player(std::move(a_rx), std::move(b_tx), stop));
+        JoinHandle<long> pong = weft::spawn(player(std::move(b_rx), a_tx, stop));
+        (void)co_await a_tx.send(0);
+        co_await weft::spawn([](std::atomic<bool>& stop) -> Task<void> {
+            stop.store(true);
+            co_return;
+        }(stop));
+        { auto drop = std::move(a_tx); }
+        const long a = co_await ping;
+        const long b = co_await pong;
+        co_return std::max(a, b);
+    }());
+    EXPECT_GE(bounces, 0);
+}
+
+TEST_P(RuntimeTest, TasksSpawnedFromAnotherThreadRun) {
+    auto rt = make_runtime();
+    std::atomic<int> ran{0};
+    std::vector<JoinHandle<int>> handles;
+    std::thread spawner([&] {
+        for (int i = 0; i < 100; ++i) handles.push_back(rt->spawn([](std::atomic<int>& ran, int i) -> Task<int> {
+            ran.fetch_add(1);
+            co_return i;
+        }(ran, i)));
+    });
+    spawner.join();
+    const int sum = rt->block_on([](std::vector<JoinHandle<int>>& hs) -> Task<int> {
+        int s = 0;
+        for (auto& h : hs) s += co_await h;
+        co_return s;
+    }(handles));
+    EXPECT_EQ(sum, 99 * 100 / 2);
+    EXPECT_EQ(ran.load(), 100);
+}
+
+WEFT_INSTANTIATE_ALL_RUNTIMES(RuntimeTest);
+
+}  // namespace

@@ -1,0 +1,59 @@
+// Runs one test body against every runtime flavour, as Tokio's suite does:
+//   class MySuite : public weft::test::AllRuntimes {};
+//   TEST_P(MySuite, Behaviour) { auto rt = make_runtime(); ... }
+//   WEFT_INSTANTIATE_ALL_RUNTIMES(MySuite);
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include <weft/runtime/runtime.hpp>
+
+namespace weft::test {
+
+struct RuntimeKind {
+    Flavor flavor;
+    std::size_t workers;
+    std::string name;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const RuntimeKind& k) { return os << k.name; }
+
+class AllRuntimes : public ::testing::TestWithParam<RuntimeKind> {
+protected:
+    std::unique_ptr<Runtime> make_runtime(RuntimeOptions options = {}) const {
+        options.flavor = GetParam().flavor;
+        options.worker_threads = GetParam().workers;
+        return std::make_unique<Runtime>(std::move(options));
+    }
+};
+
+inline auto all_runtime_kinds() {
+    return ::testing::Values(RuntimeKind{Flavor::current_thread, 1, "CurrentThread"},
+                             RuntimeKind{Flavor::multi_thread, 1, "OneWorker"},
+                             RuntimeKind{Flavor::multi_thread, 2, "TwoWorkers"});
+}
+
+// Sanitizers slow everything down several times: stress sizes shrink under them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+// `full` normally, `full / divisor` under a sanitizer.
+constexpr long scaled(long full, long divisor = 10) { return kSanitized ? full / divisor : full; }
+
+}  // namespace weft::test
+
+#define WEFT_INSTANTIATE_ALL_RUNTIMES(suite)                                  \
+    INSTANTIATE_TEST_SUITE_P(AllRuntimes, suite, ::weft::test::all_runtime_kinds(), \
+                             [](const auto& info) { return info.param.name; })
