@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what it needs, then builds and runs every test suite three times,
-# optimised with g++, with AddressSanitizer + UBSan, and with ThreadSanitizer (clang 16).
+# optimised with g++, with AddressSanitizer + UBSan, and with ThreadSanitizer (clang 16, with
+# tiny run queues so races in the overflow and wrap-around paths get exercised).
 # Ends with one line "N passed, N failed" summing the three.
 #
 #   bash scripts/test.sh                 # all three builds
@@ -61,7 +62,7 @@ if [ -z "$only" ] || [ "$only" = asan ]; then
 fi
 if [ -z "$only" ] || [ "$only" = tsan ]; then
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  run_build tsan clang-16 clang++-16 --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+  run_build tsan clang-16 clang++-16 --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false -Dsmall_queues=true \
     -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
 fi
 

@@ -1,0 +1,114 @@
+// RunQueue under contention: one owner pushing and popping, stealers taking halves. Every item
+// must come out exactly once, whichever path it takes (pop, steal, overflow to the injector).
+// Runs under ThreadSanitizer in CI; the positions wrap the ring many times.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <weft/runtime/detail/run_queue.hpp>
+
+#include "support/runtimes.hpp"
+
+namespace {
+
+using weft::detail::RunQueue;
+using weft::detail::TaskHeader;
+
+// The queue only stores and moves pointers; fake ones encode the item number.
+TaskHeader* as_task(std::uintptr_t item) { return reinterpret_cast<TaskHeader*>((item + 1) * 16); }
+std::uintptr_t as_item(TaskHeader* t) { return reinterpret_cast<std::uintptr_t>(t) / 16 - 1; }
+
+struct Tally {
+    explicit Tally(std::size_t n) : seen(n) {}
+    void take(TaskHeader* t) { seen[as_item(t)].fetch_add(1, std::memory_order_relaxed); }
+    std::vector<std::atomic<std::uint8_t>> seen;
+};
+
+TEST(RunQueueStress, EveryItemIsTakenExactlyOnceWithConcurrentStealers) {
+    const std::size_t items = weft::test::scaled(2'000'000, 10);
+    constexpr int kStealers = 2;
+    RunQueue owner_queue;
+    std::vector<RunQueue> thief_queues(kStealers);
+    Tally tally(items);
+    std::mutex injector_mutex;
+    std::vector<TaskHeader*> injector;  // what overflowed
+    std::atomic<bool> done{false};
+    std::atomic<std::size_t> steals{0};
+
+    std::vector<std::thread> stealers;
+    for (int s = 0; s < kStealers; ++s)
+        stealers.emplace_back([&, s] {
+            RunQueue& mine = thief_queues[s];
+            while (!done.load(std::memory_order_acquire)) {
+                std::uint32_t n = 0;
+                if (TaskHeader* t = owner_queue.steal_into(mine, n)) {
+                    steals.fetch_add(1, std::memory_order_relaxed);
+                    tally.take(t);
+                    while (TaskHeader* more = mine.pop()) tally.take(more);
+                }
+            }
+            while (TaskHeader* more = mine.pop()) tally.take(more);
+        });
+
+    TaskHeader* overflow[RunQueue::kCapacity / 2 + 1];
+    for (std::size_t i = 0; i < items; ++i) {
+        std::size_t count = 0;
+        if (!owner_queue.push_back(as_task(i), overflow, count)) {
+            std::lock_guard lock(injector_mutex);
+            injector.insert(injector.end(), overflow, overflow + count);
+        }
+        if (i % 3 == 0) {  // the owner consumes too, racing with the stealers
+            if (TaskHeader* t = owner_queue.pop()) tally.take(t);
+        }
+    }
+    while (TaskHeader* t = owner_queue.pop()) tally.take(t);
+    done.store(true, std::memory_order_release);
+    for (auto& t : stealers) t.join();
+    for (TaskHeader* t : injector) tally.take(t);
+
+    std::size_t once = 0, twice_or_more = 0;
+    for (auto& s : tally.seen) {
+        const auto n = s.load();
+        once += n == 1;
+        twice_or_more += n > 1;
+    }
+    EXPECT_EQ(twice_or_more, 0u);
+    EXPECT_EQ(once, items);  // nothing lost
+    EXPECT_TRUE(owner_queue.is_empty());
+}
+
+TEST(RunQueueStress, OverflowMovesHalfTheQueuePlusTheNewTask) {
+    RunQueue q;
+    TaskHeader* overflow[RunQueue::kCapacity / 2 + 1];
+    std::size_t count = 0;
+    for (std::uintptr_t i = 0; i < RunQueue::kCapacity; ++i) ASSERT_TRUE(q.push_back(as_task(i), overflow, count));
+    ASSERT_FALSE(q.push_back(as_task(RunQueue::kCapacity), overflow, count));
+    ASSERT_EQ(count, RunQueue::kCapacity / 2 + 1);
+    for (std::size_t i = 0; i < RunQueue::kCapacity / 2; ++i) EXPECT_EQ(as_item(overflow[i]), i);  // oldest half
+    EXPECT_EQ(as_item(overflow[count - 1]), RunQueue::kCapacity);
+    EXPECT_EQ(q.len(), RunQueue::kCapacity / 2);
+    // The rest pops in FIFO order.
+    for (std::uintptr_t i = RunQueue::kCapacity / 2; i < RunQueue::kCapacity; ++i) EXPECT_EQ(as_item(q.pop()), i);
+    EXPECT_EQ(q.pop(), nullptr);
+}
+
+TEST(RunQueueStress, StealTakesHalfRoundedUpAndRunsTheLastOne) {
+    RunQueue victim, thief;
+    TaskHeader* overflow[RunQueue::kCapacity / 2 + 1];
+    std::size_t count = 0;
+    const std::uintptr_t n = std::min<std::uintptr_t>(5, RunQueue::kCapacity);
+    for (std::uintptr_t i = 0; i < n; ++i) ASSERT_TRUE(victim.push_back(as_task(i), overflow, count));
+    std::uint32_t stolen = 0;
+    TaskHeader* run_now = victim.steal_into(thief, stolen);
+    ASSERT_NE(run_now, nullptr);
+    EXPECT_EQ(stolen, n - n / 2);
+    EXPECT_EQ(as_item(run_now), stolen - 1);  // the last of the stolen batch
+    EXPECT_EQ(thief.len(), stolen - 1);
+    EXPECT_EQ(victim.len(), n - stolen);
+}
+
+}  // namespace
