@@ -54,8 +54,6 @@ void bind_and_schedule(Scheduler& scheduler, TaskHeader* task) {
     scheduler.schedule(task, ScheduleKind::kSpawn);
 }
 
-std::uint64_t next_task_id(Scheduler& scheduler) noexcept { return scheduler.next_id(); }
-
 void report_unhandled_exception(Scheduler* scheduler, std::exception_ptr error) noexcept {
     {
         std::lock_guard lock(live_mutex);
@@ -130,6 +128,13 @@ void Scheduler::schedule_remote(TaskHeader* task) noexcept {
 void Scheduler::notify_parked() noexcept {
     const int worker = idle.worker_to_notify();
     if (worker >= 0) workers_[static_cast<std::size_t>(worker)]->parker().unpark();
+}
+
+bool Scheduler::has_visible_work() const noexcept {
+    if (injector.size_approx() > 0) return true;
+    for (const auto& worker : workers_)
+        if (worker->queue().has_stealable_tasks()) return true;
+    return false;
 }
 
 void Scheduler::complete(TaskHeader* task, bool cancelled, bool remove_from_owned, bool drop_poll_ref) noexcept {

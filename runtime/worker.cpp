@@ -179,10 +179,7 @@ void Worker::park() {
     if (was_last_searcher) {
         // Work queued while we were giving up must not be stranded: if any is visible, wake a
         // worker (possibly ourselves) to take it.
-        bool work_pending = scheduler_.injector.size_approx() > 0;
-        for (std::uint32_t i = 0; i < scheduler_.num_workers() && !work_pending; ++i)
-            work_pending = scheduler_.worker(i).queue_.has_stealable_tasks();
-        if (work_pending) scheduler_.notify_parked();
+        if (scheduler_.has_visible_work()) scheduler_.notify_parked();
     }
     WorkerCounters::bump(counters_.parks);
     for (;;) {

@@ -39,7 +39,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "backoff.hpp"
+#include "../../runtime/detail/backoff.hpp"
 
 namespace weft::detail {
 

@@ -9,7 +9,7 @@
 
 #include <atomic>
 
-#include "backoff.hpp"
+#include "../../runtime/detail/backoff.hpp"
 
 namespace weft::detail {
 

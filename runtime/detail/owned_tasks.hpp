@@ -1,7 +1,8 @@
 // Every unfinished spawned task of a runtime, so shutdown can destroy their frames.
 //
 // Sharded intrusive doubly-linked lists, each under its own mutex: spawn and completion touch one
-// shard, picked by task id, so workers rarely contend. Closing marks every shard closed under its
+// shard, picked by the task's address, so workers rarely contend (and no shared id counter is
+// written on every spawn). Closing marks every shard closed under its
 // lock; an insert into a closed shard fails, which is how spawn after shutdown is refused.
 #pragma once
 
@@ -64,7 +65,10 @@ private:
         TaskHeader* head = nullptr;
         bool closed = false;
     };
-    Shard& shard_for(const TaskHeader* task) noexcept { return shards_[task->id() % kShards]; }
+    Shard& shard_for(const TaskHeader* task) noexcept {
+        // Task cells are at least 64-byte apart: drop the low bits that never differ.
+        return shards_[(reinterpret_cast<std::uintptr_t>(task) >> 6) % kShards];
+    }
 
     std::array<Shard, kShards> shards_;
 };

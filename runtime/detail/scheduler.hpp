@@ -16,7 +16,6 @@ class Scheduler;
 // Registers a freshly built task with its runtime and queues it.
 // Throws RuntimeShutdownError (and registers nothing) if the runtime has shut down.
 void bind_and_schedule(Scheduler& scheduler, TaskHeader* task);
-std::uint64_t next_task_id(Scheduler& scheduler) noexcept;
 
 // Reports an exception that nobody will observe (a detached task threw). Safe after the runtime
 // is gone: it then goes to the default reporter (stderr).

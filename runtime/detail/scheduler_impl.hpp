@@ -63,6 +63,7 @@ public:
 
     Parker& parker() noexcept { return parker_; }
     RunQueue& queue() noexcept { return queue_; }
+    const RunQueue& queue() const noexcept { return queue_; }
     const WorkerCounters& counters() const noexcept { return counters_; }
     void count_spawn() noexcept { WorkerCounters::bump(counters_.spawned); }
 
@@ -113,6 +114,8 @@ public:
     void schedule(TaskHeader* task, ScheduleKind kind) noexcept;
     void schedule_remote(TaskHeader* task) noexcept;
     void notify_parked() noexcept;
+    // Work another worker could take: the injector or a run queue is not empty (approximate).
+    bool has_visible_work() const noexcept;
     // Finishes a task: output, frame, owned list, joiner. `drop_poll_ref` when a worker polled it.
     void complete(TaskHeader* task, bool cancelled, bool remove_from_owned, bool drop_poll_ref) noexcept;
     void report_unhandled(std::exception_ptr error) noexcept;
@@ -120,7 +123,6 @@ public:
     void shutdown();
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
     bool lifo_enabled() const noexcept { return options_.lifo_enabled; }
-    std::uint64_t next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
     void count_remote_spawn() noexcept { remote_spawns_.fetch_add(1, std::memory_order_relaxed); }
     BlockingPool& blocking() noexcept { return blocking_; }
     RuntimeMetrics metrics() const;
@@ -134,9 +136,9 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     OwnedTasks owned_;
-    std::atomic<bool> shutdown_{false};
-    std::atomic<std::uint64_t> next_id_{1};
-    std::atomic<std::uint64_t> remote_spawns_{0};
+    // Read by every worker on every tick: alone on its line, so writes nearby don't evict it.
+    alignas(64) std::atomic<bool> shutdown_{false};
+    alignas(64) std::atomic<std::uint64_t> remote_spawns_{0};
     std::mutex shutdown_mutex_;  // serialises concurrent shutdown() calls
     bool shutdown_done_ = false;
     BlockingPool blocking_;

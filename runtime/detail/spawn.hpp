@@ -44,7 +44,7 @@ JoinHandle<T> spawn_on(Scheduler& scheduler, Task<T> task) {
     auto frame = task.release();
     void* address = frame.address();
     auto* cell = ::new (cell_storage<T>(address))
-        TaskCell<T>(&TaskCellOps<T>::kVtable, frame, &scheduler, next_task_id(scheduler), true);
+        TaskCell<T>(&TaskCellOps<T>::kVtable, frame, &scheduler, true);
     frame_tag<T>(address) = cell;
     try {
         bind_and_schedule(scheduler, cell);

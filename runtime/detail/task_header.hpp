@@ -64,10 +64,10 @@ public:
     static constexpr std::uint64_t kFlagMask = kRefOne - 1;
 
     TaskHeader(const TaskVtable* vtable, std::coroutine_handle<> root, Scheduler* scheduler,
-               std::uint64_t id, bool join_interest) noexcept
+               bool join_interest) noexcept
         // References: the frame, the run queue it is about to enter, and the JoinHandle.
         : state_(kNotified | (join_interest ? kJoinInterest | 3 * kRefOne : 2 * kRefOne)),
-          vtable_(vtable), resume_point_(root), root_(root), scheduler_(scheduler), id_(id) {}
+          vtable_(vtable), resume_point_(root), root_(root), scheduler_(scheduler) {}
 
     TaskHeader(const TaskHeader&) = delete;
     TaskHeader& operator=(const TaskHeader&) = delete;
@@ -211,7 +211,6 @@ public:
     std::coroutine_handle<> resume_point() const noexcept { return resume_point_; }
     void set_resume_point(std::coroutine_handle<> h) noexcept { resume_point_ = h; }
     Scheduler* scheduler() const noexcept { return scheduler_; }
-    std::uint64_t id() const noexcept { return id_; }
     Waker take_join_waker() noexcept { return std::move(join_waker_); }
     Pollable* pending() const noexcept { return pending_; }
     void set_pending(Pollable* p) noexcept { pending_ = p; }
@@ -228,7 +227,6 @@ private:
     Pollable* pending_ = nullptr;           // likewise
     std::coroutine_handle<> root_;
     Scheduler* scheduler_;
-    std::uint64_t id_;
     Waker join_waker_;
 };
 
