@@ -12,7 +12,8 @@
 // happens before the close or fails: no value slips in after it.
 //
 // Invariant: tail - head <= capacity (positions compared as lap/index pairs), at every
-// linearisation point.
+// linearisation point. A slot is full for a producer while it holds the previous lap's value or
+// the previous lap's claim (a Permit not used yet).
 //
 // Orders:
 //  - claim: the stamp load is acquire (pairs with the consumer's store that freed the slot, so the
@@ -91,9 +92,12 @@ public:
                 }
                 continue;  // tail_ moved; `tail` holds the new value
             }
-            if ((stamp & ~kSkip) + one_lap_ == p + 1) {
-                // The slot still holds the previous lap's value: full, unless the consumer is
-                // freeing it right now.
+            const std::uint64_t previous_lap = (stamp & ~kSkip) + one_lap_;
+            if (previous_lap == p + 1 || previous_lap == p) {
+                // The slot still belongs to the previous lap: its value is published but not yet
+                // taken, or its position is claimed but not yet published (a permit can hold a
+                // claim indefinitely, so this must not be mistaken for a passing state and spun
+                // on). Full, unless the consumer is freeing it right now.
                 const std::uint64_t head = head_.load(std::memory_order_seq_cst);
                 if (head + one_lap_ == p) return Claim::kFull;
             }
