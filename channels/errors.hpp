@@ -39,12 +39,11 @@ public:
     }
     // The reason; only meaningful when !ok().
     E error() const noexcept { return error_; }
-    // The value that was not sent. Throws std::logic_error after a successful send.
+    // The value that was not sent (moved out: call it once). Throws std::logic_error after a
+    // successful send.
     T take_value() {
         if (ok()) throw std::logic_error("weft: take_value on a successful send");
-        T v = std::move(*value_);
-        value_.reset();
-        return v;
+        return std::move(*value_);
     }
 
 private:

@@ -93,7 +93,7 @@ TEST_P(RuntimeTest, SpawnAndBlockOnAfterShutdownThrow) {
     auto rt = make_runtime();
     rt->shutdown();
     rt->shutdown();  // idempotent
-    EXPECT_THROW(rt->spawn([]() -> Task<void> { co_return; }()), RuntimeShutdownError);
+    EXPECT_THROW((void)rt->spawn([]() -> Task<void> { co_return; }()), RuntimeShutdownError);
     EXPECT_THROW(rt->block_on([]() -> Task<int> { co_return 1; }()), RuntimeShutdownError);
 }
 
@@ -123,8 +123,8 @@ TEST_P(RuntimeTest, ShutdownFromOwnTaskThrowsLogicError) {
 }
 
 TEST(RuntimeMisuse, FreeSpawnOutsideAnyRuntimeThrowsLogicError) {
-    EXPECT_THROW(weft::spawn([]() -> Task<void> { co_return; }()), std::logic_error);
-    EXPECT_THROW(weft::spawn_blocking([] { return 1; }), std::logic_error);
+    EXPECT_THROW((void)weft::spawn([]() -> Task<void> { co_return; }()), std::logic_error);
+    EXPECT_THROW((void)weft::spawn_blocking([] { return 1; }), std::logic_error);
 }
 
 TEST(RuntimeMisuse, ZeroWorkerThreadsMeansOnePerCore) {
