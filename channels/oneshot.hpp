@@ -67,17 +67,13 @@ public:
 
     std::uint32_t load() const noexcept { return state_.load(std::memory_order_acquire); }
 
-    // Sender: returns false (value untouched) if the receiver closed first.
-    bool send(T& value) {
-        if (load() & kRxClosed) return false;
+    // Sender: stores the value and publishes it. Returns false if the receiver closed first; the
+    // value then stays in value() for the sender to take back (no assignment needed of T).
+    bool send(T&& value) {
         value_.emplace(std::move(value));
         std::uint32_t prev = state_.load(std::memory_order_relaxed);
         do {
-            if (prev & kRxClosed) {
-                value = std::move(*value_);
-                value_.reset();
-                return false;
-            }
+            if (prev & kRxClosed) return false;
         } while (!state_.compare_exchange_weak(prev, prev | kValueSent, std::memory_order_acq_rel,
                                                std::memory_order_relaxed));
         if (prev & kRxWaker) rx_waker_.wake_by_ref();
@@ -151,11 +147,15 @@ public:
     SendResult<T> send(T value) {
         if (!state_) throw std::logic_error("weft: oneshot::Sender used twice");
         State* state = std::exchange(state_, nullptr);
-        const bool sent = state->send(value);
-        if (!sent) state->drop_sender_unsent();
+        if (state->send(std::move(value))) {
+            state->drop_ref();
+            return {};
+        }
+        SendResult<T> refused(SendError::closed, std::move(*state->value()));
+        state->value().reset();
+        state->drop_sender_unsent();
         state->drop_ref();
-        if (!sent) return {SendError::closed, std::move(value)};
-        return {};
+        return refused;
     }
 
     // True once the receiver is gone or closed: the value would not be delivered.

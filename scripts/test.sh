@@ -61,7 +61,7 @@ if [ -z "$only" ] || [ "$only" = asan ]; then
     -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
 fi
 if [ -z "$only" ] || [ "$only" = tsan ]; then
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
   run_build tsan clang-16 clang++-16 --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false -Dsmall_queues=true \
     -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
 fi

@@ -56,6 +56,7 @@ struct Tracked {
     static inline std::atomic<long> live{0};
     Tracked() { live.fetch_add(1); }
     Tracked(const Tracked&) { live.fetch_add(1); }
+    Tracked& operator=(const Tracked&) = default;
     ~Tracked() { live.fetch_sub(1); }
 };
 
