@@ -32,6 +32,7 @@
 #include "../runtime/detail/thread_waker.hpp"
 #include "detail/bounded_channel.hpp"
 #include "detail/receive.hpp"
+#include "detail/receiver_base.hpp"
 #include "errors.hpp"
 
 namespace weft::mpsc {
@@ -310,76 +311,21 @@ private:
     weft::detail::Waiter node_;
 };
 
+// The receiving end: recv, recv_many, try_recv, blocking_recv, close, len (ReceiverBase documents
+// each), plus the capacity queries of a bounded channel.
 template <class T>
-class Receiver {
+class Receiver : public weft::detail::ReceiverBase<detail::BoundedChannel<T>, T> {
+    using Base = weft::detail::ReceiverBase<detail::BoundedChannel<T>, T>;
+
 public:
-    Receiver(Receiver&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)) {}
-    Receiver& operator=(Receiver&& other) noexcept {
-        if (this != &other) {
-            if (ch_) ch_->drop_receiver();
-            ch_ = std::exchange(other.ch_, nullptr);
-        }
-        return *this;
-    }
-    Receiver(const Receiver&) = delete;
-    Receiver& operator=(const Receiver&) = delete;
-    // Closes the channel and destroys the values still buffered.
-    ~Receiver() {
-        if (ch_) ch_->drop_receiver();
-    }
-
-    using RecvAwaiter = weft::detail::RecvAwaiter<detail::BoundedChannel<T>, T>;
-    using RecvManyAwaiter = weft::detail::RecvManyAwaiter<detail::BoundedChannel<T>, T>;
-
-    // `co_await rx.recv()`: the next message, or an empty optional once every sender is gone (or
-    // the channel was closed) and the buffer is drained. Suspends while the channel is empty.
-    RecvAwaiter recv() { return RecvAwaiter(channel()); }
-
-    // `co_await rx.recv_many(buffer, limit)`: appends up to `limit` messages to `buffer` (at least
-    // one, waiting if there are none) and yields how many; 0 means closed and drained (or
-    // limit == 0).
-    template <class Container>
-    RecvManyAwaiter recv_many(Container& buffer, std::size_t limit) {
-        return RecvManyAwaiter(channel(), buffer, limit);
-    }
-
-    // A message if one is ready: otherwise empty (senders remain) or disconnected.
-    TryRecvResult<T> try_recv() {
-        std::optional<T> out;
-        switch (channel()->try_recv(out)) {
-            case detail::RecvStatus::kValue: return TryRecvResult<T>(std::move(*out));
-            case detail::RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
-            case detail::RecvStatus::kClosed: break;
-        }
-        return TryRecvResult<T>(TryRecvError::disconnected);
-    }
-
-    // Blocks this thread until a message arrives or the channel closes. For threads that are not
-    // runtime workers (throws std::logic_error on a worker).
-    std::optional<T> blocking_recv() {
-        return weft::detail::blocking_recv<T>(*channel());
-    }
-
-    // Stops new sends (they fail with closed; waiting senders wake with closed). Messages already
-    // buffered can still be received; recv then yields empty.
-    void close() { channel()->close_receiver(); }
-
-    bool is_closed() const { return channel()->is_rx_closed(); }
-    std::size_t len() const { return channel()->len(); }
-    bool is_empty() const { return len() == 0; }
-    std::size_t capacity() const { return channel()->capacity() - std::min(channel()->capacity(), channel()->len()); }
-    std::size_t max_capacity() const { return channel()->capacity(); }
+    // Free slots now (approximate while others send and receive), and the channel's capacity.
+    std::size_t capacity() const { return max_capacity() - std::min(max_capacity(), this->len()); }
+    std::size_t max_capacity() const { return this->channel()->capacity(); }
 
 private:
     template <class U>
     friend Channel<U> channel(std::size_t);
-    explicit Receiver(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) {}
-    detail::BoundedChannel<T>* channel() const {
-        if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc::Receiver");
-        return ch_;
-    }
-
-    detail::BoundedChannel<T>* ch_;
+    explicit Receiver(detail::BoundedChannel<T>* ch) noexcept : Base(ch) {}
 };
 
 template <class T>

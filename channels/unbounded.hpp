@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "detail/receive.hpp"
+#include "detail/receiver_base.hpp"
 #include "detail/unbounded_channel.hpp"
 #include "errors.hpp"
 
@@ -82,70 +83,16 @@ private:
     std::unique_ptr<typename weft::detail::UnboundedChannel<T>::Token> token_;
 };
 
+// The receiving end: recv, recv_many, try_recv, blocking_recv, close, len (ReceiverBase documents
+// each).
 template <class T>
-class UnboundedReceiver {
-    using Chan = weft::detail::UnboundedChannel<T>;
-
-public:
-    UnboundedReceiver(UnboundedReceiver&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)) {}
-    UnboundedReceiver& operator=(UnboundedReceiver&& other) noexcept {
-        if (this != &other) {
-            if (ch_) ch_->drop_receiver();
-            ch_ = std::exchange(other.ch_, nullptr);
-        }
-        return *this;
-    }
-    UnboundedReceiver(const UnboundedReceiver&) = delete;
-    UnboundedReceiver& operator=(const UnboundedReceiver&) = delete;
-    // Closes the channel and destroys the values still queued.
-    ~UnboundedReceiver() {
-        if (ch_) ch_->drop_receiver();
-    }
-
-    using RecvAwaiter = weft::detail::RecvAwaiter<Chan, T>;
-    using RecvManyAwaiter = weft::detail::RecvManyAwaiter<Chan, T>;
-
-    // `co_await rx.recv()`: the next message, or an empty optional once every sender is gone
-    // (or the channel was closed) and the queue is drained.
-    RecvAwaiter recv() { return RecvAwaiter(channel()); }
-
-    // `co_await rx.recv_many(buffer, limit)`: appends up to `limit` messages (at least one,
-    // waiting if needed) and yields how many; 0 means closed and drained (or limit == 0).
-    template <class Container>
-    RecvManyAwaiter recv_many(Container& buffer, std::size_t limit) {
-        return RecvManyAwaiter(channel(), buffer, limit);
-    }
-
-    TryRecvResult<T> try_recv() {
-        std::optional<T> out;
-        switch (channel()->try_recv(out)) {
-            case weft::detail::RecvStatus::kValue: return TryRecvResult<T>(std::move(*out));
-            case weft::detail::RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
-            case weft::detail::RecvStatus::kClosed: break;
-        }
-        return TryRecvResult<T>(TryRecvError::disconnected);
-    }
-
-    // Blocks this thread (not a runtime worker: std::logic_error there) for the next message.
-    std::optional<T> blocking_recv() { return weft::detail::blocking_recv<T>(*channel()); }
-
-    // Stops new sends; queued messages can still be received.
-    void close() { channel()->close_receiver(); }
-    bool is_closed() const { return channel()->is_rx_closed(); }
-    // Approximate while senders are active.
-    std::size_t len() const { return channel()->len(); }
-    bool is_empty() const { return len() == 0; }
+class UnboundedReceiver : public weft::detail::ReceiverBase<weft::detail::UnboundedChannel<T>, T> {
+    using Base = weft::detail::ReceiverBase<weft::detail::UnboundedChannel<T>, T>;
 
 private:
     template <class U>
     friend UnboundedChannel<U> unbounded_channel();
-    explicit UnboundedReceiver(Chan* ch) noexcept : ch_(ch) {}
-    Chan* channel() const {
-        if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc::UnboundedReceiver");
-        return ch_;
-    }
-
-    Chan* ch_;
+    explicit UnboundedReceiver(weft::detail::UnboundedChannel<T>* ch) noexcept : Base(ch) {}
 };
 
 template <class T>

@@ -79,7 +79,7 @@ TEST(MpscStressMixed, BlockingThreadsAndTasksShareOneChannel) {
     auto [tx, rx] = weft::mpsc::channel<Message>(4);
     std::vector<std::thread> threads;
     for (std::uint32_t t = 0; t < kThreads; ++t)
-        threads.emplace_back([tx, t, each]() mutable {
+        threads.emplace_back([tx, t]() mutable {
             for (std::uint64_t i = 0; i < each; ++i) ASSERT_TRUE(tx.blocking_send(Message{t, i}));
         });
     for (std::uint32_t t = 0; t < kTasks; ++t) rt.spawn(produce(tx, kThreads + t, each)).detach();

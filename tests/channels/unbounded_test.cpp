@@ -61,7 +61,7 @@ TEST(UnboundedChannel, SixteenThreadsKeepTheirOwnOrder) {
     const int each = static_cast<int>(weft::test::scaled(20'000, 10));
     std::vector<std::thread> producers;
     for (int t = 0; t < kThreads; ++t)
-        producers.emplace_back([tx, t, each]() mutable {
+        producers.emplace_back([tx, t]() mutable {
             for (int i = 0; i < each; ++i) ASSERT_TRUE(tx.send({t, i}));
         });
     { auto ours = std::move(tx); }
