@@ -19,6 +19,11 @@ if [ "${1:-}" = "--only" ]; then only="${2:-}"; fi
 total_passed=0
 total_failed=0
 
+# Sanitizer reports need symbols: TSan's suppressions (tests/tsan.supp) match function names, so an
+# unsymbolised report of a known moodycamel false positive would fail the run.
+symbolizer=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+sym_opt=${symbolizer:+:external_symbolizer_path=$symbolizer}
+
 run_build() {  # name, CC, CXX, extra meson args..., -- , meson test args...
   local name=$1 cc=$2 cxx=$3; shift 3
   local setup_args=() test_args=()
@@ -55,13 +60,13 @@ if [ -z "$only" ] || [ "$only" = release ]; then
   run_build release gcc g++ --buildtype=release
 fi
 if [ -z "$only" ] || [ "$only" = asan ]; then
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1$sym_opt" \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_build asan gcc g++ --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
 fi
 if [ -z "$only" ] || [ "$only" = tsan ]; then
-  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp$sym_opt" \
   run_build tsan clang-16 clang++-16 --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false -Dsmall_queues=true \
     -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
 fi

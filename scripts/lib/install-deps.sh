@@ -1,7 +1,7 @@
 # Installs what weft's build, tests and benchmarks need, from Debian's packages. Idempotent: a
 # second run only checks (dpkg -s), it does not touch apt.
 weft_packages=(
-  meson ninja-build g++ clang-16 libclang-rt-16-dev pkg-config
+  meson ninja-build g++ clang-16 libclang-rt-16-dev llvm pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
   redis-server python3 python3-matplotlib
 )
