@@ -14,6 +14,12 @@ public:
     bool is_cancelled() const noexcept { return true; }
 };
 
+// Thrown by TimeoutResult::value() when the operation timed out.
+class TimeoutError : public std::runtime_error {
+public:
+    TimeoutError() : std::runtime_error("weft: the operation timed out") {}
+};
+
 // Thrown when a runtime that has shut down (or is shutting down) is asked to spawn or block_on.
 class RuntimeShutdownError : public std::runtime_error {
 public:

@@ -25,6 +25,8 @@ struct RuntimeMetrics {
     std::uint64_t overflows = 0;
     std::uint64_t injection_queue_depth = 0;  // approximate
     std::uint64_t blocking_threads = 0;
+    std::uint64_t timers_pending = 0;     // sleeps, intervals and timeouts on the timer wheel
+    std::uint64_t io_sources = 0;         // sockets registered with the reactor
     std::vector<WorkerMetrics> per_worker;
 };
 

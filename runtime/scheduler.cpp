@@ -78,6 +78,13 @@ Waker current_task_waker() {
 
 Scheduler* current_scheduler() noexcept { return tls_context.scheduler; }
 
+Driver& current_driver() {
+    Scheduler* scheduler = tls_context.scheduler;
+    if (!scheduler) throw std::logic_error("weft: timers and I/O need a runtime: use them inside a task");
+    if (scheduler->is_shutdown()) throw RuntimeShutdownError();
+    return scheduler->driver;
+}
+
 bool is_worker_thread() noexcept { return tls_context.worker != nullptr; }
 
 void submit_blocking(Scheduler& scheduler, std::function<void()> job) {
@@ -185,6 +192,9 @@ void Scheduler::shutdown() {
     for (auto& worker : workers_) worker->drain([](TaskHeader* t) { t->drop_ref(); });
     TaskHeader* task = nullptr;
     while (injector.try_dequeue(task)) task->drop_ref();
+    // Sockets that outlive their tasks (held by plain threads) are shut down: their peers see the
+    // connection close, and their next operation fails with RuntimeShutdownError.
+    driver.io().shutdown();
     shutdown_done_ = true;
 }
 
@@ -211,6 +221,8 @@ RuntimeMetrics Scheduler::metrics() const {
     }
     m.injection_queue_depth = injector.size_approx();
     m.blocking_threads = blocking_.num_threads();
+    m.timers_pending = driver.time().pending();
+    m.io_sources = driver.io().registered();
     return m;
 }
 

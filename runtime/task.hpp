@@ -123,6 +123,9 @@ public:
     Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
     Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
 
+    // The frame, still owned by this Task (used by combinators that run it inline).
+    std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+
     // Gives up ownership of the frame (used by spawn).
     std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
 

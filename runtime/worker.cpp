@@ -43,6 +43,7 @@ static std::coroutine_handle<> run_trampoline(std::coroutine_handle<> h) {
 Worker::Worker(Scheduler& scheduler, std::uint32_t index)
     : scheduler_(scheduler),
       index_(index),
+      parker_(&scheduler.driver),
       injector_consumer_(scheduler.injector),
       injector_producer_(scheduler.injector),
       rng_(0x9e3779b9u * (index + 1)) {}
@@ -70,12 +71,21 @@ void Worker::run_until(const std::function<bool()>& done) {
 }
 
 bool Worker::run_one_round() {
-    ++tick_;
+    if (++tick_ % kInjectorInterval == 0) maintenance();
     TaskHeader* task = next_task();
     if (!task) task = steal_work();
     if (!task) return false;
     run_task(task);
     return true;
+}
+
+// A busy worker still serves timers and I/O: poll the driver without waiting, unless a parked
+// worker holds it (that one is serving them already).
+void Worker::maintenance() {
+    Driver& driver = scheduler_.driver;
+    if (!driver.try_lock()) return;
+    driver.poll_without_waiting();
+    driver.unlock();
 }
 
 TaskHeader* Worker::next_task() {
@@ -154,6 +164,16 @@ void Worker::poll(TaskHeader* task) {
     coop::reset_budget();
 
     bool resume = true;
+    if (task->scopes() != nullptr) {
+        if (CancelScope* hit = task->triggered_scope()) {
+            // A timeout around a child task expired: drop the child (and whatever leaf it waits
+            // on) and resume the coroutine that set the timeout.
+            task->unwind_to(*hit);
+            task->set_pending(nullptr);
+            hit->cancel_children();
+            task->set_resume_point(hit->awaiting);
+        }
+    }
     if (Pollable* pending = task->pending()) {
         resume = pending->poll_ready();  // false: a spurious wake, or a yield it requested
         if (resume) task->set_pending(nullptr);
@@ -169,7 +189,10 @@ void Worker::poll(TaskHeader* task) {
         task->set_pending(std::exchange(ctx.pending, nullptr));
     }
     ctx.task = nullptr;
-    const bool yielded = std::exchange(ctx.yield_requested, false);
+    bool yielded = std::exchange(ctx.yield_requested, false);
+    // A scope whose deadline passed while its child ran (or before it started) gets no wake of
+    // its own: poll again so the check above runs.
+    if (!yielded && task->scopes() != nullptr && task->triggered_scope() != nullptr) yielded = true;
     if (task->transition_to_idle(yielded) == TaskHeader::IdleResult::kRequeue) push_back(task);
 }
 
@@ -183,14 +206,28 @@ void Worker::park() {
     }
     WorkerCounters::bump(counters_.parks);
     for (;;) {
+        is_parked_ = true;
         parker_.park();
+        is_parked_ = false;
         if (scheduler_.is_shutdown()) return;
+        if (!queue_.is_empty()) {
+            // The driver woke tasks onto our queue: run them (taking ourselves off the sleepers'
+            // list unless a notifier already did; either way we count as searching now).
+            scheduler_.idle.unpark_worker_by_id(index_);
+            break;
+        }
         if (!scheduler_.idle.is_parked(index_)) break;  // notify_parked took us off the list
     }
     is_searching_ = true;  // whoever woke us counted us as searching
 }
 
 void Worker::schedule_local(TaskHeader* task, ScheduleKind kind) noexcept {
+    if (is_parked_) {
+        // Woken by the driver while we sleep in it: queue it where others can steal it, and let
+        // park() run it when the driver returns.
+        push_back(task);
+        return;
+    }
     if (kind == ScheduleKind::kWake && scheduler_.lifo_enabled()) {
         TaskHeader* displaced = std::exchange(lifo_slot_, task);
         if (!displaced) return;

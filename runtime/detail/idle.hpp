@@ -64,6 +64,17 @@ public:
         return static_cast<int>(worker);
     }
 
+    // A parked worker that found work of its own (the driver it slept in woke tasks onto its
+    // queue) takes itself off the list, as a searcher. Returns false if someone already did.
+    bool unpark_worker_by_id(std::uint32_t worker) {
+        std::lock_guard lock(mutex_);
+        const auto it = std::find(sleepers_.begin(), sleepers_.end(), worker);
+        if (it == sleepers_.end()) return false;
+        sleepers_.erase(it);
+        state_.fetch_add((1u << kUnparkShift) + 1, std::memory_order_seq_cst);
+        return true;
+    }
+
     // After a wakeup: true if `worker` is still listed as parked (the wakeup was spurious).
     bool is_parked(std::uint32_t worker) {
         std::lock_guard lock(mutex_);

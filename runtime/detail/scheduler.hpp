@@ -12,6 +12,11 @@
 namespace weft::detail {
 
 class Scheduler;
+class Driver;
+
+// The timers and reactor of the runtime this thread belongs to. Throws std::logic_error on a
+// thread that belongs to no runtime, RuntimeShutdownError once it has shut down.
+Driver& current_driver();
 
 // Registers a freshly built task with its runtime and queues it.
 // Throws RuntimeShutdownError (and registers nothing) if the runtime has shut down.

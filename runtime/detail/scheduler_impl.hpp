@@ -15,6 +15,7 @@
 #include "../metrics.hpp"
 #include "blocking_pool.hpp"
 #include "context.hpp"
+#include "driver.hpp"
 #include "idle.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
@@ -77,6 +78,7 @@ private:
     void park();
     void push_back(TaskHeader* task) noexcept;
     void notify_others() noexcept;
+    void maintenance();
 
     Scheduler& scheduler_;
     const std::uint32_t index_;
@@ -90,6 +92,7 @@ private:
     TaskHeader* lifo_slot_ = nullptr;
     std::uint32_t tick_ = 0;
     bool is_searching_ = false;
+    bool is_parked_ = false;  // in park(): tasks the driver wakes go to the queue, not the LIFO slot
     std::uint32_t rng_;
 };
 
@@ -129,6 +132,7 @@ public:
 
     // Shared with workers.
     moodycamel::ConcurrentQueue<TaskHeader*> injector;
+    Driver driver;  // before the workers: their parkers point at it
     Idle idle;
 
 private:

@@ -1,0 +1,64 @@
+// The Driver: timers and the I/O reactor, waited on by one parked worker at a time.
+//
+// A worker with nothing to run tries to take the driver (an atomic flag). The one that gets it
+// fires due timers, then sleeps in epoll_wait until the next timer is due, an I/O event arrives,
+// or someone interrupts it (unpark, or a new timer earlier than its sleep), and dispatches what
+// happened before letting go. The other idle workers sleep on their condition variables. Busy
+// workers poll the driver without waiting every few dozen ticks (maintenance), so timers and I/O
+// are served even when no worker is idle.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "io_driver.hpp"
+#include "time_driver.hpp"
+
+namespace weft::detail {
+
+class Driver {
+public:
+    Driver() : io_(std::make_shared<IoDriver>()), time_([io = io_.get()] { io->interrupt(); }) {}
+
+    bool try_lock() noexcept {
+        // acquire: the previous holder's dispatching happens-before ours.
+        return !held_.load(std::memory_order_relaxed) && !held_.exchange(true, std::memory_order_acquire);
+    }
+    void unlock() noexcept { held_.store(false, std::memory_order_release); }  // pairs with try_lock
+
+    // Holder only. Fires due timers and dispatches I/O, sleeping first unless something fired or
+    // `may_sleep` is false.
+    void park(bool may_sleep) {
+        std::size_t fired = 0;
+        std::optional<std::chrono::milliseconds> timeout = time_.prepare_park(fired);
+        if (fired > 0 || !may_sleep) timeout = std::chrono::milliseconds(0);
+        io_->turn(timeout);
+        time_.end_park();
+        time_.process();
+    }
+
+    // Holder only: a busy worker's non-blocking poll. Skips the system call when nothing is
+    // registered.
+    void poll_without_waiting() {
+        if (time_.pending() > 0) time_.process();
+        if (io_->registered() > 0) io_->turn(std::chrono::milliseconds(0));
+    }
+
+    // Interrupts the holder's sleep (from any thread).
+    void unpark() noexcept { io_->interrupt(); }
+
+    TimeDriver& time() noexcept { return time_; }
+    const TimeDriver& time() const noexcept { return time_; }
+    IoDriver& io() noexcept { return *io_; }
+    const IoDriver& io() const noexcept { return *io_; }
+    const std::shared_ptr<IoDriver>& io_shared() const noexcept { return io_; }
+
+private:
+    std::shared_ptr<IoDriver> io_;
+    TimeDriver time_;
+    std::atomic<bool> held_{false};
+};
+
+}  // namespace weft::detail

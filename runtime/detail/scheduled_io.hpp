@@ -1,0 +1,127 @@
+// ScheduledIo: the readiness of one registered file descriptor, and the tasks waiting on it.
+//
+// `readiness_` packs a 32-bit event tick (high half) and the ready bits (low half). The reactor
+// ORs in what epoll reported and bumps the tick, then wakes the waiters whose interest matches.
+// A task that got EAGAIN clears the bit it waited for only if the tick is still the one it saw
+// (`clear_readiness`): an edge that arrived between its failed read and the clear bumped the tick,
+// so the clear is skipped and the readiness is not lost (edge-triggered epoll never repeats it).
+//
+// Waiting: a task loads the readiness; if not ready it stores its waker under `lock_`, then loads
+// again. The reactor's RMW precedes its lock of `lock_`, so either it sees the waker or the task's
+// second load sees the bits. One reader and one writer may wait at a time (a split stream).
+//
+// Orders: the reactor's fetch_or is acq_rel and the task's loads acquire, so what the kernel
+// reported is what the task acts on; the tick check in clear_readiness is a CAS for the same
+// reason.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+#include "../../channels/detail/spin_lock.hpp"
+#include "../waker.hpp"
+
+namespace weft::detail {
+
+namespace ready {
+inline constexpr std::uint32_t kReadable = 1u << 0;
+inline constexpr std::uint32_t kWritable = 1u << 1;
+inline constexpr std::uint32_t kReadClosed = 1u << 2;   // peer shut down its side (EPOLLRDHUP/HUP)
+inline constexpr std::uint32_t kWriteClosed = 1u << 3;  // EPOLLHUP
+inline constexpr std::uint32_t kError = 1u << 4;        // EPOLLERR: the next call reports it
+inline constexpr std::uint32_t kShutdown = 1u << 5;     // closed locally, or the runtime shut down
+}  // namespace ready
+
+enum class Interest : std::uint32_t {
+    read = ready::kReadable | ready::kReadClosed | ready::kError | ready::kShutdown,
+    write = ready::kWritable | ready::kWriteClosed | ready::kError | ready::kShutdown,
+};
+
+struct ReadyEvent {
+    std::uint32_t tick;
+    std::uint32_t ready;  // bits from ready::
+};
+
+class ScheduledIo {
+public:
+    explicit ScheduledIo(int fd) noexcept : fd_(fd) {}
+    int fd() const noexcept { return fd_; }
+
+    // Reactor: `bits` became ready.
+    void set_readiness(std::uint32_t bits) {
+        // acq_rel: publishes the bits to the waiters' acquire loads; see the header.
+        std::uint64_t cur = readiness_.load(std::memory_order_relaxed);
+        while (!readiness_.compare_exchange_weak(cur, (((cur >> 32) + 1) << 32) | (cur & 0xffffffffu) | bits,
+                                                 std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        }
+        wake(bits);
+    }
+
+    // Marks the source shut down (closed, or the runtime is gone) and wakes every waiter.
+    void shutdown() {
+        readiness_.fetch_or(ready::kShutdown, std::memory_order_acq_rel);
+        wake(ready::kShutdown);
+    }
+
+    // The readiness for `interest` if any, else registers `waker` and returns nullopt.
+    std::optional<ReadyEvent> poll_ready(Interest interest, const Waker& waker) {
+        if (auto ev = ready_now(interest)) return ev;
+        {
+            std::lock_guard lock(lock_);
+            Waker& slot = interest == Interest::read ? reader_ : writer_;
+            if (!slot.will_wake(waker)) slot = waker;
+        }
+        return ready_now(interest);
+    }
+
+    std::optional<ReadyEvent> ready_now(Interest interest) const noexcept {
+        // acquire: pairs with the reactor's RMW in set_readiness.
+        const std::uint64_t cur = readiness_.load(std::memory_order_acquire);
+        const std::uint32_t bits = static_cast<std::uint32_t>(cur) & static_cast<std::uint32_t>(interest);
+        if (!bits) return std::nullopt;
+        return ReadyEvent{static_cast<std::uint32_t>(cur >> 32), bits};
+    }
+
+    // After EAGAIN: forget the readable/writable bit of `ev`, unless a newer event arrived.
+    void clear_readiness(ReadyEvent ev) noexcept {
+        const std::uint32_t clear = ev.ready & (ready::kReadable | ready::kWritable);
+        std::uint64_t cur = readiness_.load(std::memory_order_acquire);
+        while (static_cast<std::uint32_t>(cur >> 32) == ev.tick) {
+            if (readiness_.compare_exchange_weak(cur, cur & ~std::uint64_t{clear}, std::memory_order_acq_rel,
+                                                 std::memory_order_acquire))
+                return;
+        }
+    }
+
+    // Drops the wakers (a waiting operation was cancelled and will not come back for them).
+    void clear_waker(Interest interest) noexcept {
+        Waker dropped;
+        std::lock_guard lock(lock_);
+        dropped = std::move(interest == Interest::read ? reader_ : writer_);
+    }
+
+    // Intrusive links of the driver's registry, guarded by its mutex.
+    ScheduledIo* prev = nullptr;
+    ScheduledIo* next = nullptr;
+
+private:
+    void wake(std::uint32_t bits) {
+        Waker r, w;
+        {
+            std::lock_guard lock(lock_);
+            if (bits & static_cast<std::uint32_t>(Interest::read)) r = std::move(reader_);
+            if (bits & static_cast<std::uint32_t>(Interest::write)) w = std::move(writer_);
+        }
+        r.wake();
+        w.wake();
+    }
+
+    const int fd_;
+    std::atomic<std::uint64_t> readiness_{0};
+    SpinLock lock_;
+    Waker reader_, writer_;  // guarded by lock_
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,139 @@
+#include "detail/io_driver.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+#include <utility>
+
+#include "errors.hpp"
+
+namespace weft::detail {
+
+namespace {
+// epoll data of the eventfd: no ScheduledIo has this address.
+void* const kWakeToken = reinterpret_cast<void*>(std::uintptr_t{1});
+constexpr int kMaxEvents = 256;
+
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::system_category(), what); }
+}  // namespace
+
+IoDriver::IoDriver() {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw_errno("weft: epoll_create1");
+    event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event_fd_ < 0) {
+        ::close(epoll_fd_);
+        throw_errno("weft: eventfd");
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: drained on every turn that sees it
+    ev.data.ptr = kWakeToken;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev) < 0) {
+        ::close(event_fd_);
+        ::close(epoll_fd_);
+        throw_errno("weft: epoll_ctl(eventfd)");
+    }
+}
+
+IoDriver::~IoDriver() {
+    release_removed();
+    // Sockets hold the driver by shared_ptr, so none is registered any more.
+    ::close(event_fd_);
+    ::close(epoll_fd_);
+}
+
+ScheduledIo* IoDriver::add(int fd) {
+    auto* io = new ScheduledIo(fd);
+    {
+        std::lock_guard lock(mutex_);
+        if (is_shutdown()) {
+            delete io;
+            throw RuntimeShutdownError();
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = io;
+        if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            const int err = errno;
+            delete io;
+            throw std::system_error(err, std::system_category(), "weft: epoll_ctl(ADD)");
+        }
+        io->next = live_;
+        if (live_) live_->prev = io;
+        live_ = io;
+    }
+    registered_.fetch_add(1, std::memory_order_relaxed);
+    return io;
+}
+
+void IoDriver::remove(ScheduledIo* io) noexcept {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, io->fd(), nullptr);  // fails harmlessly if already gone
+    io->shutdown();
+    std::lock_guard lock(mutex_);
+    if (io->prev) io->prev->next = io->next;
+    else live_ = io->next;
+    if (io->next) io->next->prev = io->prev;
+    io->prev = nullptr;
+    io->next = removed_;
+    removed_ = io;
+    registered_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void IoDriver::release_removed() noexcept {
+    ScheduledIo* list;
+    {
+        std::lock_guard lock(mutex_);
+        list = std::exchange(removed_, nullptr);
+    }
+    while (list) delete std::exchange(list, list->next);
+}
+
+std::size_t IoDriver::turn(std::optional<std::chrono::milliseconds> timeout) {
+    release_removed();
+    epoll_event events[kMaxEvents];
+    int wait_ms = -1;
+    if (timeout) wait_ms = static_cast<int>(std::min<std::chrono::milliseconds::rep>(timeout->count(), 1 << 30));
+    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
+    if (n < 0) return 0;  // EINTR: the caller loops
+    std::size_t dispatched = 0;
+    for (int i = 0; i < n; ++i) {
+        if (events[i].data.ptr == kWakeToken) {
+            std::uint64_t count;
+            while (::read(event_fd_, &count, sizeof count) > 0) {
+            }
+            continue;
+        }
+        const std::uint32_t e = events[i].events;
+        std::uint32_t bits = 0;
+        if (e & EPOLLIN) bits |= ready::kReadable;
+        if (e & EPOLLOUT) bits |= ready::kWritable;
+        if (e & (EPOLLRDHUP | EPOLLHUP)) bits |= ready::kReadClosed | ready::kReadable;
+        if (e & EPOLLHUP) bits |= ready::kWriteClosed | ready::kWritable;
+        if (e & EPOLLERR) bits |= ready::kError | ready::kReadable | ready::kWritable;
+        static_cast<ScheduledIo*>(events[i].data.ptr)->set_readiness(bits);
+        ++dispatched;
+    }
+    return dispatched;
+}
+
+void IoDriver::interrupt() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t r = ::write(event_fd_, &one, sizeof one);  // EAGAIN: already pending
+}
+
+void IoDriver::shutdown() noexcept {
+    std::lock_guard lock(mutex_);
+    shutdown_.store(true, std::memory_order_release);
+    for (ScheduledIo* io = live_; io; io = io->next) {
+        ::shutdown(io->fd(), SHUT_RDWR);  // ENOTSOCK for a non-socket: harmless
+        io->shutdown();
+    }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,166 @@
+// Time: sleep, sleep_until and interval, on the runtime's timer wheel (1 ms resolution).
+//
+//   co_await weft::sleep(50ms);
+//   weft::Interval tick = weft::interval(1s);
+//   for (;;) { co_await tick.tick(); ... }
+//
+// A timer never fires early: a sleep completes no earlier than its deadline (rounded up to the
+// next millisecond), and as soon after as a worker gets to it. Timers cost memory, not CPU: a
+// pending sleep is an entry in the awaiting frame, filed in the wheel in O(1); a million of them
+// cost no work until they come due. Destroying a pending sleep (its task aborted, or a timeout or
+// select that another branch won) takes it off the wheel.
+//
+// Use inside tasks of a weft runtime; awaiting a timer elsewhere throws std::logic_error, and
+// after the runtime shut down, RuntimeShutdownError.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <stdexcept>
+#include <utility>
+
+#include "detail/context.hpp"
+#include "detail/scheduler.hpp"
+#include "detail/driver.hpp"
+#include "detail/time_driver.hpp"
+
+namespace weft {
+
+using Clock = std::chrono::steady_clock;
+
+// `co_await sleep_until(t)` / `co_await sleep(d)`: completes at (or just after) the deadline.
+class [[nodiscard]] Sleep final : public detail::Pollable {
+public:
+    explicit Sleep(Clock::time_point deadline) noexcept : deadline_(deadline) {}
+    Sleep(const Sleep&) = delete;
+    Sleep& operator=(const Sleep&) = delete;
+    ~Sleep() { cancel(); }
+
+    Clock::time_point deadline() const noexcept { return deadline_; }
+    bool is_elapsed() const noexcept {
+        return entry_.fired.load(std::memory_order_acquire) || Clock::now() >= deadline_;
+    }
+    // Moves the deadline; a pending await then completes at the new one (if the task awaits again).
+    void reset(Clock::time_point deadline) noexcept {
+        cancel();
+        deadline_ = deadline;
+    }
+
+    bool await_ready() const noexcept { return Clock::now() >= deadline_; }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (!arm()) return false;
+        detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override { return has_fired(); }
+    void await_resume() noexcept { cancel(); }
+
+    // For combinators (timeout, select): registers the timer to wake the current task. Returns
+    // false if the deadline already passed (nothing registered).
+    bool arm() {
+        driver_ = &detail::current_driver();
+        return driver_->time().register_timer(entry_, deadline_, detail::current_task_waker());
+    }
+    // acquire: pairs with the driver's release when it fires the entry.
+    bool has_fired() const noexcept { return entry_.fired.load(std::memory_order_acquire); }
+    void cancel() noexcept {
+        if (driver_) std::exchange(driver_, nullptr)->time().cancel(entry_);
+    }
+
+private:
+    Clock::time_point deadline_;
+    detail::Driver* driver_ = nullptr;  // set while the entry may be on the wheel
+    detail::TimerEntry entry_;
+};
+
+inline Sleep sleep_until(Clock::time_point deadline) noexcept { return Sleep(deadline); }
+template <class Rep, class Period>
+Sleep sleep(std::chrono::duration<Rep, Period> d) noexcept {
+    return Sleep(Clock::now() + std::chrono::duration_cast<Clock::duration>(d));
+}
+
+// What an Interval does when ticks were missed (the task was busy past one or more deadlines).
+enum class MissedTickBehavior {
+    burst,  // fire the missed ticks back to back until caught up (keeps the count of ticks)
+    delay,  // the next tick is one period after the late one (keeps the spacing)
+    skip,   // drop the missed ticks; the next is the next multiple of the period (keeps the phase)
+};
+
+// Ticks every `period`: `co_await iv.tick()` completes at each deadline and yields it.
+class Interval {
+public:
+    Interval(Clock::time_point start, Clock::duration period, MissedTickBehavior behavior = MissedTickBehavior::burst)
+        : next_(start), period_(period), behavior_(behavior) {
+        if (period <= Clock::duration::zero()) throw std::invalid_argument("weft: interval period must be positive");
+    }
+
+    class TickAwaiter;
+    // `co_await iv.tick()`: waits for the next tick and yields its scheduled time. The first
+    // tick is at the start time (at once for `interval(period)`).
+    TickAwaiter tick();
+
+    // Restarts the schedule: the next tick is one period from now.
+    void reset() { next_ = Clock::now() + period_; }
+    void set_missed_tick_behavior(MissedTickBehavior b) noexcept { behavior_ = b; }
+    MissedTickBehavior missed_tick_behavior() const noexcept { return behavior_; }
+    Clock::duration period() const noexcept { return period_; }
+
+private:
+    // A tick taken within 5 ms of its time is on time (as in Tokio): only a later one is "missed".
+    Clock::time_point advance(Clock::time_point now) {
+        const Clock::time_point fired = next_;
+        if (now <= next_ + std::chrono::milliseconds(5)) {
+            next_ += period_;
+            return fired;
+        }
+        switch (behavior_) {
+            case MissedTickBehavior::burst: next_ += period_; break;
+            case MissedTickBehavior::delay: next_ = now + period_; break;
+            case MissedTickBehavior::skip: {
+                const auto behind = now - next_;
+                next_ += period_ * (behind / period_ + 1);
+                break;
+            }
+        }
+        return fired;
+    }
+
+    Clock::time_point next_;
+    Clock::duration period_;
+    MissedTickBehavior behavior_;
+};
+
+class [[nodiscard]] Interval::TickAwaiter final : public detail::Pollable {
+public:
+    explicit TickAwaiter(Interval& iv) noexcept : interval_(iv), sleep_(iv.next_) {}
+    bool await_ready() const noexcept { return sleep_.await_ready(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        if (!sleep_.await_suspend(h)) return false;
+        detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override { return sleep_.poll_ready(); }
+    Clock::time_point await_resume() {
+        sleep_.await_resume();
+        return interval_.advance(Clock::now());
+    }
+
+private:
+    Interval& interval_;
+    Sleep sleep_;
+};
+
+inline Interval::TickAwaiter Interval::tick() { return TickAwaiter(*this); }
+
+// Ticks at once, then every `period`.
+inline Interval interval(Clock::duration period, MissedTickBehavior b = MissedTickBehavior::burst) {
+    return Interval(Clock::now(), period, b);
+}
+// Ticks first at `start`, then every `period`.
+inline Interval interval_at(Clock::time_point start, Clock::duration period,
+                            MissedTickBehavior b = MissedTickBehavior::burst) {
+    return Interval(start, period, b);
+}
+
+}  // namespace weft
