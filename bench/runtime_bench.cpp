@@ -1,4 +1,5 @@
-// Runtime workloads from BENCHMARKS.md: W3 spawn_many, W5 yield_many, and a chain of spawns.
+// Runtime workloads from BENCHMARKS.md: W3 spawn_many, W5 yield_many (their bodies in workloads/,
+// shared with weft-bench), and a chain of spawns.
 // Report: items_per_second, median of 5 repetitions, with min and max.
 #include <benchmark/benchmark.h>
 
@@ -7,10 +8,12 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "bench_support.hpp"
+#include "workloads/spawn_many.hpp"
+#include "workloads/yield_many.hpp"
 
 namespace {
 
-using weft::JoinHandle;
+namespace workloads = weft::bench::workloads;
 using weft::Task;
 
 weft::RuntimeOptions options_for(int workers) {
@@ -20,33 +23,15 @@ weft::RuntimeOptions options_for(int workers) {
     return o;
 }
 
-Task<void> trivial() { co_return; }
-
-// W3: one task spawns T trivial tasks, then awaits every handle.
-Task<void> spawn_many(std::size_t t) {
-    std::vector<JoinHandle<void>> handles;
-    handles.reserve(t);
-    for (std::size_t i = 0; i < t; ++i) handles.push_back(weft::spawn(trivial()));
-    for (auto& h : handles) co_await h;
-}
-
 void W3_spawn_many(benchmark::State& state) {
     const int workers = static_cast<int>(state.range(0));
     constexpr std::size_t kTasks = 1'000'000;
     weft::Runtime rt(options_for(workers));
-    rt.block_on(spawn_many(10'000));  // warm-up
-    for (auto _ : state) rt.block_on(spawn_many(kTasks));
+    rt.block_on(workloads::spawn_many(10'000));  // warm-up
+    for (auto _ : state) {
+        if (rt.block_on(workloads::spawn_many(kTasks)) != kTasks) state.SkipWithError("tasks lost");
+    }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kTasks));
-}
-
-// W5: 2 x workers tasks each yield Y times.
-Task<void> yielder(std::size_t y) {
-    for (std::size_t i = 0; i < y; ++i) co_await weft::yield_now();
-}
-Task<void> yield_many(std::size_t tasks, std::size_t y) {
-    std::vector<JoinHandle<void>> handles;
-    for (std::size_t i = 0; i < tasks; ++i) handles.push_back(weft::spawn(yielder(y)));
-    for (auto& h : handles) co_await h;
 }
 
 void W5_yield_many(benchmark::State& state) {
@@ -54,8 +39,8 @@ void W5_yield_many(benchmark::State& state) {
     constexpr std::size_t kYields = 100'000;
     const std::size_t tasks = 2 * static_cast<std::size_t>(workers == 0 ? 1 : workers);
     weft::Runtime rt(options_for(workers));
-    rt.block_on(yield_many(tasks, 1000));
-    for (auto _ : state) rt.block_on(yield_many(tasks, kYields));
+    rt.block_on(workloads::yield_many(tasks, 1000));
+    for (auto _ : state) benchmark::DoNotOptimize(rt.block_on(workloads::yield_many(tasks, kYields)));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * tasks * kYields));
 }
 
