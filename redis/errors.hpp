@@ -1,0 +1,120 @@
+// The Redis client's errors. Catch `weft::redis::Error` for all of them; the concrete types keep
+// apart what a caller handles differently:
+//   ServerError           the server replied with an error (-ERR ..., -WRONGTYPE ...): text kept
+//   ProtocolError         the bytes made no sense as RESP, or broke one of the parser's limits
+//   UnexpectedReplyError  a valid reply, but not of the kind the caller asked for
+//   IoError               the connection broke (code() is the errno, or Errc::connection_closed)
+//
+// Every one is a std::system_error (so I/O failures stay system errors carrying their errno, as
+// everywhere in weft) and therefore a std::runtime_error. code() tells them apart without parsing
+// a message: `e.code() == weft::redis::Errc::server_error`. what() is the message alone, without
+// the "<message>: <category text>" suffix std::system_error would add.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+namespace weft::redis {
+
+enum class Errc {
+    server_error = 1,   // ServerError
+    protocol_error,     // ProtocolError
+    unexpected_reply,   // UnexpectedReplyError
+    connection_closed,  // IoError: the server closed the connection (mid-reply, commands pending)
+};
+
+}  // namespace weft::redis
+
+// Lets an Errc compare with and convert to std::error_code: `e.code() == Errc::server_error`.
+template <>
+struct std::is_error_code_enum<weft::redis::Errc> : std::true_type {};
+
+namespace weft::redis {
+
+namespace detail {
+class ErrorCategory final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "weft.redis"; }
+    std::string message(int code) const override {
+        switch (static_cast<Errc>(code)) {
+            case Errc::server_error: return "the Redis server replied with an error";
+            case Errc::protocol_error: return "invalid RESP data from the Redis server";
+            case Errc::unexpected_reply: return "unexpected kind of reply from the Redis server";
+            case Errc::connection_closed: return "the Redis server closed the connection";
+        }
+        return "unknown weft.redis error";
+    }
+};
+}  // namespace detail
+
+// The category of Errc codes (one instance program-wide).
+inline const std::error_category& error_category() noexcept {
+    static const detail::ErrorCategory category;
+    return category;
+}
+
+inline std::error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+// The common base. Copying never throws (the message is shared), as an exception type's should.
+class Error : public std::system_error {
+public:
+    const char* what() const noexcept override { return what_->c_str(); }
+
+protected:
+    Error(std::error_code code, std::string what)
+        : std::system_error(code), what_(std::make_shared<const std::string>(std::move(what))) {}
+
+private:
+    std::shared_ptr<const std::string> what_;
+};
+
+// The server's error reply. what() and text() are its text exactly as sent (without the leading
+// '-' and the CRLF), e.g. "WRONGTYPE Operation against a key holding the wrong kind of value".
+class ServerError : public Error {
+public:
+    explicit ServerError(std::string text)
+        : Error(make_error_code(Errc::server_error), std::move(text)) {}
+
+    std::string_view text() const noexcept { return what(); }
+    // The first word, by Redis's convention the error's code: "ERR", "WRONGTYPE", "NOSCRIPT",
+    // "MOVED"... The whole text if it has no space.
+    std::string_view prefix() const noexcept { return text().substr(0, text().find(' ')); }
+    // What follows the prefix and its space; empty if there is nothing after the prefix.
+    std::string_view detail() const noexcept {
+        const std::string_view t = text();
+        const std::size_t space = t.find(' ');
+        return space == std::string_view::npos ? std::string_view{} : t.substr(space + 1);
+    }
+};
+
+// The peer sent bytes that are not RESP, or a reply beyond a configured limit (a bulk length, a
+// nesting depth, an element count, a line length). The connection cannot be trusted afterwards.
+class ProtocolError : public Error {
+public:
+    explicit ProtocolError(std::string_view what)
+        : Error(make_error_code(Errc::protocol_error),
+                "redis protocol error: " + std::string(what)) {}
+};
+
+// A well-formed reply of another kind than the caller asked for (as_integer() on a bulk string).
+class UnexpectedReplyError : public Error {
+public:
+    explicit UnexpectedReplyError(std::string what)
+        : Error(make_error_code(Errc::unexpected_reply), std::move(what)) {}
+};
+
+// The connection failed. code() is the errno-based code of the failed call (as in the
+// std::system_error the socket layer threw), or Errc::connection_closed when the server closed
+// the connection. what() is `what` followed by the code's message.
+class IoError : public Error {
+public:
+    IoError(std::error_code code, std::string_view what)
+        : Error(code, std::string(what) + ": " + code.message()) {}
+};
+
+}  // namespace weft::redis
