@@ -1,0 +1,269 @@
+// Notify: wakes one waiting task, or all of them, without carrying data.
+//
+//   weft::Notify ready;
+//   // task A                               // task B
+//   co_await ready.notified();              ready.notify_one();
+//
+// Semantics follow Tokio's Notify:
+//  - notify_one() wakes the task that has waited longest. If nobody waits, it stores a single
+//    permit instead (several calls still store one), and the next notified() completes at once,
+//    consuming it. So a notify_one that comes before the wait is not lost.
+//  - notify_waiters() wakes every task waiting now, and every Notified awaitable created before the
+//    call (even if not yet awaited: `auto n = notify.notified(); if (!ready) co_await n;` cannot
+//    miss it). It stores no permit: a notified() that starts afterwards waits for the next call.
+//
+// Lock-free: notify_one() with nobody waiting, notified() finding a stored permit (one CAS on one
+// word; no mutex, no system call). Not lock-free: a task about to wait, notify_one() finding a
+// waiter, notify_waiters(), and a cancelled wait take a SpinLock around the waiter list for a few
+// pointer writes (see channels/detail/sender_wait_list.hpp for why a short lock is the right tool).
+//
+// Cancellation: destroying a pending notified() (its task aborted, a timeout won) leaves the list;
+// if notify_one had already picked it, the notification passes to the next waiter (or becomes the
+// stored permit), so it is not lost.
+//
+// Algorithm. `state_` is one word: bits 0-1 are kEmpty, kWaiting (the list is non-empty) or
+// kNotified (a permit is stored); bits 2.. count notify_waiters() calls. Invariant: kWaiting iff the
+// list is non-empty; kWaiting is entered and left only under the lock (so a thread holding the lock
+// that sees kWaiting knows it stays so). kEmpty <-> kNotified move by CAS without the lock (a
+// notify_one storing a permit, a notified() consuming it). The call count is bumped only under the
+// lock. A Notified remembers the count at creation; a later count means notify_waiters() ran.
+//
+// Orders: storing a permit is a release CAS and consuming it an acquire CAS, so what the notifier
+// did before notify_one is visible to the task it lets through; a waiter handed a notification
+// through the list loads kNotified (acquire) from its node, paired with the notifier's release
+// store, its last touch of the node.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <mutex>
+#include <utility>
+
+#include "../runtime/detail/context.hpp"
+#include "../runtime/detail/coop.hpp"
+#include "../runtime/detail/scheduler.hpp"
+#include "detail/spin_lock.hpp"
+#include "detail/waiter_list.hpp"
+#include "detail/wake_batch.hpp"
+
+namespace weft {
+
+class Notify {
+public:
+    Notify() = default;
+    Notify(const Notify&) = delete;
+    Notify& operator=(const Notify&) = delete;
+    // Misuse: destroying a Notify while tasks wait on it is undefined.
+    ~Notify() = default;
+
+    class Notified;
+
+    // `co_await notify.notified()`: completes when a stored permit is consumed, when notify_one()
+    // picks this waiter, or when notify_waiters() is called after this awaitable was created.
+    // Suspends until then (or yields first, when the task's cooperative budget is spent). Yields
+    // nothing. The awaitable may be created ahead of the co_await (see above); it is not movable.
+    Notified notified() noexcept;
+
+    // Wakes the longest-waiting task, or stores one permit if nobody waits (at most one is stored).
+    // Never blocks; safe from any thread.
+    void notify_one() noexcept {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        while ((s & kStateMask) != kWaiting) {
+            // release: pairs with the acquire CAS of the notified() that consumes the permit.
+            // (Also when a permit is already stored: the consumer must see our writes too.)
+            if (state_.compare_exchange_weak(s, (s & ~kStateMask) | kNotified, std::memory_order_release,
+                                             std::memory_order_relaxed))
+                return;
+        }
+        detail::WakeBatch batch;
+        std::lock_guard lock(lock_);
+        notify_one_locked(batch);
+    }
+
+    // Wakes every task waiting now, and every Notified created before this call. Stores no permit
+    // (and leaves one already stored in place). Never blocks; safe from any thread.
+    void notify_waiters() noexcept {
+        detail::WakeBatch batch;
+        std::lock_guard lock(lock_);
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        while (Node* w = static_cast<Node*>(waiters_.front())) {
+            waiters_.remove(*w);
+            w->by_notify_one = false;
+            batch.push(std::move(w->waker));
+            // release: our last touch of the node; the waiter may destroy it once it sees this.
+            w->state.store(detail::Waiter::State::kNotified, std::memory_order_release);
+        }
+        for (;;) {
+            std::uint64_t next = s + kCallUnit;
+            if ((s & kStateMask) == kWaiting) next = (next & ~kStateMask) | kEmpty;  // the list is empty now
+            // seq_cst, with the seq_cst load in Notified's constructor: a task that creates its
+            // Notified and then checks its condition, and a notifier that makes the condition true
+            // and then calls notify_waiters(), cannot miss each other.
+            if (state_.compare_exchange_weak(s, next, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
+        }
+    }
+
+private:
+    static constexpr std::uint64_t kEmpty = 0;
+    static constexpr std::uint64_t kWaiting = 1;
+    static constexpr std::uint64_t kNotified = 2;
+    static constexpr std::uint64_t kStateMask = 3;
+    static constexpr std::uint64_t kCallUnit = 4;  // notify_waiters() calls count from bit 2
+
+    struct Node : detail::Waiter {
+        bool by_notify_one = false;  // written before the kNotified release store
+    };
+
+    static std::uint64_t calls(std::uint64_t s) noexcept { return s >> 2; }
+
+    // Under the lock.
+    void notify_one_locked(detail::WakeBatch& batch) noexcept {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        if ((s & kStateMask) != kWaiting) {
+            // The list emptied while we took the lock: store the permit instead.
+            // release: as in notify_one.
+            while (!state_.compare_exchange_weak(s, (s & ~kStateMask) | kNotified, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+            }
+            return;
+        }
+        Node* w = static_cast<Node*>(waiters_.front());
+        waiters_.remove(*w);
+        if (waiters_.empty()) {
+            // A plain store: while kWaiting, nothing changes the word without the lock.
+            state_.store((s & ~kStateMask) | kEmpty, std::memory_order_relaxed);
+        }
+        w->by_notify_one = true;
+        batch.push(std::move(w->waker));
+        // release: our last touch of the node, and what we did before notifying, to the waiter.
+        w->state.store(detail::Waiter::State::kNotified, std::memory_order_release);
+    }
+
+    // Consumes a stored permit, if any.
+    bool try_take_permit() noexcept {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        while ((s & kStateMask) == kNotified) {
+            // acquire: pairs with the release CAS that stored the permit.
+            if (state_.compare_exchange_weak(s, (s & ~kStateMask) | kEmpty, std::memory_order_acquire,
+                                             std::memory_order_relaxed))
+                return true;
+        }
+        return false;
+    }
+
+    enum class Enqueue { kQueued, kDone };
+
+    // Under the lock: completes at once if a permit is stored or notify_waiters ran since `calls`,
+    // otherwise joins the list.
+    Enqueue enqueue(Node& w, std::uint64_t since_calls, const Waker& waker) {
+        std::lock_guard lock(lock_);
+        std::uint64_t s = state_.load(std::memory_order_acquire);  // pairs with notify_waiters' bump
+        for (;;) {
+            if (calls(s) != since_calls) return Enqueue::kDone;
+            if ((s & kStateMask) == kNotified) {
+                // acquire: pairs with the release CAS that stored the permit.
+                if (state_.compare_exchange_weak(s, (s & ~kStateMask) | kEmpty, std::memory_order_acquire,
+                                                 std::memory_order_acquire))
+                    return Enqueue::kDone;
+                continue;
+            }
+            if ((s & kStateMask) == kWaiting) break;
+            // kEmpty -> kWaiting races only with a notify_one storing a permit (CAS decides).
+            if (state_.compare_exchange_weak(s, (s & ~kStateMask) | kWaiting, std::memory_order_acquire,
+                                             std::memory_order_acquire))
+                break;
+        }
+        w.waker = waker;
+        w.state.store(detail::Waiter::State::kQueued, std::memory_order_relaxed);
+        waiters_.push_back(w);
+        return Enqueue::kQueued;
+    }
+
+    // A Notified is done with its node without having used a notification (cancelled, or destroyed
+    // after notify_one picked it but before it resumed): leave, and pass a notify_one on.
+    void leave(Node& w) noexcept {
+        using State = detail::Waiter::State;
+        // acquire: pairs with the notifier's release store, its last touch of the node.
+        State state = w.state.load(std::memory_order_acquire);
+        if (state == State::kIdle || (state == State::kNotified && !w.by_notify_one)) return;
+        detail::WakeBatch batch;
+        std::lock_guard lock(lock_);
+        if (state == State::kQueued) state = w.state.load(std::memory_order_relaxed);
+        if (state == State::kQueued) {
+            waiters_.remove(w);
+            w.waker.reset();
+            if (waiters_.empty()) {
+                const std::uint64_t s = state_.load(std::memory_order_relaxed);
+                state_.store((s & ~kStateMask) | kEmpty, std::memory_order_relaxed);  // as in notify_one_locked
+            }
+        } else if (state == State::kNotified && w.by_notify_one) {
+            notify_one_locked(batch);
+        }
+        w.state.store(State::kIdle, std::memory_order_relaxed);
+    }
+
+    std::atomic<std::uint64_t> state_{kEmpty};
+    detail::SpinLock lock_;
+    detail::WaiterList waiters_;  // of Node, under lock_
+};
+
+// The awaitable behind `co_await notify.notified()`.
+class Notify::Notified final : public detail::Pollable {
+public:
+    // seq_cst: pairs with notify_waiters' bump (a call after this creation is seen as one).
+    explicit Notified(Notify* n) noexcept : notify_(n), calls_(calls(n->state_.load(std::memory_order_seq_cst))) {}
+    Notified(const Notified&) = delete;
+    Notified& operator=(const Notified&) = delete;
+    ~Notified() {
+        if (!done_) notify_->leave(node_);
+    }
+
+    bool await_ready() noexcept {
+        if (!detail::coop::try_consume()) {
+            must_yield_ = true;
+            return false;
+        }
+        return try_now();
+    }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (must_yield_) detail::coop::request_yield();
+        else if (!wait(detail::current_task_waker())) return false;
+        detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override {
+        if (std::exchange(must_yield_, false)) return try_now() || !wait(detail::current_task_waker());
+        // acquire: pairs with the notifier's release store.
+        if (node_.state.load(std::memory_order_acquire) != detail::Waiter::State::kNotified) return false;
+        node_.state.store(detail::Waiter::State::kIdle, std::memory_order_relaxed);
+        done_ = true;
+        return true;
+    }
+    void await_resume() noexcept { done_ = true; }
+
+private:
+    bool try_now() noexcept {
+        if (calls(notify_->state_.load(std::memory_order_acquire)) != calls_ || notify_->try_take_permit()) {
+            done_ = true;
+            return true;
+        }
+        return false;
+    }
+    // Returns true if the task must suspend.
+    bool wait(const Waker& waker) noexcept {
+        if (notify_->enqueue(node_, calls_, waker) == Enqueue::kQueued) return true;
+        done_ = true;
+        return false;
+    }
+
+    Notify* notify_;
+    std::uint64_t calls_;
+    Node node_;
+    bool done_ = false;  // completed: the notification (if any) was used
+    bool must_yield_ = false;
+};
+
+inline Notify::Notified Notify::notified() noexcept { return Notified(this); }
+
+}  // namespace weft

@@ -1,0 +1,423 @@
+// Semaphore: a count of permits that tasks acquire (waiting, in strict FIFO order) and release.
+//
+//   weft::Semaphore connections(8);
+//   auto permit = co_await connections.acquire();     // AcquireResult: a permit, or closed
+//   if (!permit) co_return;                           // the semaphore was closed
+//   ... use one of the 8 ...                          // the permit gives it back when destroyed
+//
+// Semantics follow Tokio's batch semaphore. Waiters are served strictly in the order they started
+// waiting: a large acquire at the head of the line blocks smaller ones behind it, even when there
+// are enough permits for them (no barging, no starvation of large requests). Permits released
+// while the head cannot be satisfied yet are set aside for it. `close()` wakes every waiter with
+// AcquireError::closed; acquires fail from then on, releases still count.
+//
+// Lock-free: try_acquire, an acquire that finds permits and nobody waiting, a release with nobody
+// waiting, available_permits (one CAS on one word; no mutex, no system call). Not lock-free: a task
+// that has to wait, a release that finds waiters, close, and a cancelled wait take a SpinLock
+// around the waiter list for a few pointer writes (see channels/detail/sender_wait_list.hpp for
+// why a short lock is the right tool there).
+//
+// Cancellation: destroying a pending acquire (its task aborted, a timeout won) leaves the line;
+// permits already set aside for it, or granted to it but not yet taken, go to the next waiters
+// (or back to the count), so none are lost.
+//
+// Algorithm. `state_` is one word: bit 0 closed, bit 1 "waiters are queued", bits 2.. the permits
+// available. Invariant: while the waiters bit is set, the permit field is zero: every permit
+// released goes to the head of the line first (whole or in part: a waiter's `needed` shrinks),
+// and only what is left once the line is empty returns to the count. So a newcomer's fast path,
+// which refuses to take permits while the bit is set, can never overtake a waiter.
+//
+// Who writes `state_`: fast acquires (decrement, only with the bit clear), fast releases
+// (increment, only with the bit clear), and, under the lock, the slow paths (set or clear the bit,
+// move permits between count and line) and close (the closed bit). Since the bit is set and
+// cleared only under the lock, a slow path holding the lock that sees it set knows the permit field
+// stays zero: only the closed bit can change under it.
+//
+// Orders: a successful acquire's CAS is acquire, every release's CAS is release: what a task did
+// before releasing (the data a Mutex guards) is visible to the next holder. A handed-off grant
+// travels through the waiter node: the granter stores kNotified (release) as its last touch of the
+// node, the waiter loads it (acquire).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "../runtime/detail/context.hpp"
+#include "../runtime/detail/coop.hpp"
+#include "../runtime/detail/scheduler.hpp"
+#include "detail/spin_lock.hpp"
+#include "detail/waiter_list.hpp"
+#include "detail/wake_batch.hpp"
+
+namespace weft {
+
+class Semaphore;
+
+// Why an acquire failed.
+enum class AcquireError {
+    closed,      // the semaphore was closed
+    no_permits,  // try_acquire only: not enough permits now, or others are waiting in line
+};
+
+// Permits held from a Semaphore; destroying it gives them back. Move-only.
+class [[nodiscard]] SemaphorePermit {
+public:
+    SemaphorePermit(SemaphorePermit&& other) noexcept
+        : sem_(std::exchange(other.sem_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+    SemaphorePermit& operator=(SemaphorePermit&& other) noexcept;
+    SemaphorePermit(const SemaphorePermit&) = delete;
+    SemaphorePermit& operator=(const SemaphorePermit&) = delete;
+    ~SemaphorePermit();
+
+    // How many permits this holds (0 after forget() or a move).
+    std::size_t count() const noexcept { return count_; }
+    // Drops the permits without returning them: the semaphore has that many fewer for good.
+    void forget() noexcept {
+        sem_ = nullptr;
+        count_ = 0;
+    }
+
+private:
+    friend class Semaphore;
+    SemaphorePermit(Semaphore* sem, std::size_t count) noexcept : sem_(sem), count_(count) {}
+
+    Semaphore* sem_;
+    std::size_t count_;
+};
+
+// The outcome of an acquire: permits, or why there are none.
+//   auto r = co_await sem.acquire(2);
+//   if (!r) { assert(r.is_closed()); return; }
+//   SemaphorePermit p = r.take();
+class [[nodiscard]] AcquireResult {
+public:
+    AcquireResult(SemaphorePermit permit) noexcept : permit_(std::move(permit)) {}
+    AcquireResult(AcquireError error) noexcept : error_(error) {}
+
+    bool has_value() const noexcept { return permit_.has_value(); }
+    explicit operator bool() const noexcept { return has_value(); }
+    bool is_closed() const noexcept { return !has_value() && error_ == AcquireError::closed; }
+    bool is_no_permits() const noexcept { return !has_value() && error_ == AcquireError::no_permits; }
+    // The reason; only meaningful when !has_value().
+    AcquireError error() const noexcept { return error_; }
+
+    // The permit (moved out). Throws std::logic_error when there is none.
+    SemaphorePermit take() {
+        if (!permit_) throw std::logic_error("weft: AcquireResult::take without a permit");
+        return std::move(*permit_);
+    }
+    SemaphorePermit& operator*() & { return *permit_; }
+    SemaphorePermit* operator->() { return &*permit_; }
+
+private:
+    std::optional<SemaphorePermit> permit_;
+    AcquireError error_ = AcquireError::closed;
+};
+
+class Semaphore {
+public:
+    // The most permits a semaphore can hold.
+    static constexpr std::size_t kMaxPermits = (std::size_t{1} << 61) - 1;
+
+    // Throws std::invalid_argument if `permits` exceeds kMaxPermits.
+    explicit Semaphore(std::size_t permits) : state_(checked(permits) << kShift) {}
+    Semaphore(const Semaphore&) = delete;
+    Semaphore& operator=(const Semaphore&) = delete;
+    // Misuse: destroying a semaphore while tasks wait on it, or while permits are outstanding, is
+    // undefined (they point at it).
+    ~Semaphore() = default;
+
+    class AcquireAwaiter;
+
+    // `co_await sem.acquire(n)`: waits until `n` permits can be taken, in FIFO order with other
+    // waiters, then yields an AcquireResult holding a permit for `n`; or AcquireError::closed if the
+    // semaphore is (or gets) closed. Suspends only when it must wait (or to yield, when the task's
+    // cooperative budget is spent). `n == 0` completes at once unless closed. Throws
+    // std::invalid_argument if `n` exceeds kMaxPermits. An acquire for more permits than will ever
+    // be released waits forever (and blocks everyone behind it).
+    AcquireAwaiter acquire(std::size_t n = 1);
+
+    // Takes `n` permits now if they are available and nobody is waiting (so it never overtakes a
+    // waiter): a permit, or AcquireError::no_permits, or AcquireError::closed. Never suspends.
+    AcquireResult try_acquire(std::size_t n = 1) {
+        switch (try_take(n)) {
+            case Take::kTaken: return AcquireResult(SemaphorePermit(this, n));
+            case Take::kClosed: return AcquireResult(AcquireError::closed);
+            case Take::kNoPermits: break;
+        }
+        return AcquireResult(AcquireError::no_permits);
+    }
+
+    // Adds `n` permits, waking waiters they satisfy (in order). Throws std::overflow_error if the
+    // count would exceed kMaxPermits. Works after close() too (the count grows; nobody waits).
+    void add_permits(std::size_t n) {
+        if (n > kMaxPermits - std::min<std::size_t>(available_permits(), kMaxPermits))
+            throw std::overflow_error("weft: Semaphore::add_permits would exceed kMaxPermits");
+        release(n);
+    }
+    // Returns `n` permits, e.g. ones taken earlier and detached from their SemaphorePermit with
+    // forget(). Like add_permits, without the overflow check (so it is noexcept): returning more
+    // than was taken is the caller's bug.
+    void release(std::size_t n) noexcept;
+
+    // Closes the semaphore: every waiter wakes with AcquireError::closed, and later acquires fail
+    // at once. Permits set aside for the waiters return to the count; permits held stay valid.
+    void close() noexcept;
+
+    bool is_closed() const noexcept { return state_.load(std::memory_order_acquire) & kClosed; }
+    // Permits available now (approximate while others acquire and release). Zero while tasks wait.
+    std::size_t available_permits() const noexcept {
+        return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) >> kShift);
+    }
+
+private:
+    friend class SemaphorePermit;
+
+    static constexpr std::uint64_t kClosed = 1;
+    static constexpr std::uint64_t kWaiters = 2;
+    static constexpr int kShift = 2;
+
+    enum class Take { kTaken, kNoPermits, kClosed };
+    enum class Enqueue { kTaken, kQueued, kClosed };
+
+    // A waiting acquire. `needed` and `requested` are read and written only under lock_.
+    struct Node : detail::Waiter {
+        std::uint64_t requested = 0;
+        std::uint64_t needed = 0;  // still to be granted; requested - needed is set aside for it
+    };
+
+    static std::uint64_t checked(std::size_t n) {
+        if (n > kMaxPermits) throw std::invalid_argument("weft: Semaphore permit count exceeds Semaphore::kMaxPermits");
+        return static_cast<std::uint64_t>(n);
+    }
+
+    Take try_take(std::uint64_t n) noexcept {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        for (;;) {
+            if (s & kClosed) return Take::kClosed;
+            if (n == 0) return Take::kTaken;
+            if ((s & kWaiters) || (s >> kShift) < n) return Take::kNoPermits;
+            // acquire: pairs with the release of whoever returned these permits.
+            if (state_.compare_exchange_weak(s, s - (n << kShift), std::memory_order_acquire, std::memory_order_relaxed))
+                return Take::kTaken;
+        }
+    }
+
+    // Slow path of an acquire: under the lock, take the permits if they are free and nobody is in
+    // line; otherwise join the line, keeping whatever partial count was free (the line is empty
+    // then, so this waiter is its head).
+    Enqueue enqueue(Node& w, std::uint64_t n, const Waker& waker) {
+        std::lock_guard lock(lock_);
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        std::uint64_t taken = 0;
+        for (;;) {
+            if (s & kClosed) return Enqueue::kClosed;
+            if (s & kWaiters) break;  // the permit field is zero (invariant): join with nothing
+            const std::uint64_t available = s >> kShift;
+            // acquire, both CASes: pairs with the release of whoever returned the permits.
+            if (available >= n) {
+                if (state_.compare_exchange_weak(s, s - (n << kShift), std::memory_order_acquire,
+                                                 std::memory_order_relaxed))
+                    return Enqueue::kTaken;
+                continue;
+            }
+            if (state_.compare_exchange_weak(s, kWaiters, std::memory_order_acquire, std::memory_order_relaxed)) {
+                taken = available;
+                break;
+            }
+        }
+        w.requested = n;
+        w.needed = n - taken;
+        w.waker = waker;
+        w.state.store(detail::Waiter::State::kQueued, std::memory_order_relaxed);  // only we read it until granted
+        waiters_.push_back(w);
+        return Enqueue::kQueued;
+    }
+
+    // Under the lock: gives `n` permits to the line in order, waking each waiter fully served;
+    // what is left once the line is empty goes back to the count (and the waiters bit is cleared).
+    void grant_locked(std::uint64_t n, detail::WakeBatch& batch) noexcept {
+        while (n > 0) {
+            Node* w = static_cast<Node*>(waiters_.front());
+            if (!w) break;
+            const std::uint64_t give = std::min(n, w->needed);
+            w->needed -= give;
+            n -= give;
+            if (w->needed == 0) {
+                waiters_.remove(*w);
+                batch.push(std::move(w->waker));
+                // release: the grant (and our last touch of the node) is published to the waiter.
+                w->state.store(detail::Waiter::State::kNotified, std::memory_order_release);
+            }
+        }
+        if (!waiters_.empty()) return;  // n is 0 here
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        // release: pairs with the acquire of the next fast-path taker. Only the closed bit can
+        // change under us (we hold the lock, and the fast paths stay off while kWaiters is set).
+        while (!state_.compare_exchange_weak(s, (s & ~kWaiters) + (n << kShift), std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+        }
+    }
+
+    // An acquire is done with its node without having taken a grant: it was cancelled, or it is
+    // being destroyed after a grant it never used. Hands on whatever it was given.
+    void leave(Node& w) noexcept {
+        using State = detail::Waiter::State;
+        // acquire: pairs with the granter's release store, its last touch of the node.
+        State state = w.state.load(std::memory_order_acquire);
+        if (state == State::kQueued) {
+            detail::WakeBatch batch;
+            std::lock_guard lock(lock_);
+            state = w.state.load(std::memory_order_relaxed);
+            if (state == State::kQueued) {
+                waiters_.remove(w);
+                w.waker.reset();
+                w.state.store(State::kIdle, std::memory_order_relaxed);
+                // Even with nothing set aside, this clears the waiters bit if the line is now empty.
+                grant_locked(w.requested - w.needed, batch);
+                return;
+            }
+        }
+        if (state == State::kNotified) {
+            w.state.store(State::kIdle, std::memory_order_relaxed);
+            release(w.requested);  // granted in full but never taken: pass it on
+        }
+    }
+
+    std::atomic<std::uint64_t> state_;
+    detail::SpinLock lock_;
+    detail::WaiterList waiters_;  // of Node, under lock_
+};
+
+// The awaitable behind `co_await sem.acquire(n)`. Not movable: it may sit in the waiter list.
+class Semaphore::AcquireAwaiter final : public detail::Pollable {
+public:
+    AcquireAwaiter(Semaphore* sem, std::uint64_t n) noexcept : sem_(sem), n_(n) {}
+    AcquireAwaiter(const AcquireAwaiter&) = delete;
+    AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
+    ~AcquireAwaiter() {
+        switch (outcome_) {
+            case Outcome::kPending: sem_->leave(node_); break;  // cancelled: leave the line
+            case Outcome::kGranted: sem_->release(n_); break;   // never handed out
+            case Outcome::kClosed:
+            case Outcome::kHandedOut: break;
+        }
+    }
+
+    bool await_ready() noexcept {
+        if (!detail::coop::try_consume()) {
+            must_yield_ = true;
+            return false;
+        }
+        return try_now();
+    }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (must_yield_) detail::coop::request_yield();
+        else if (!wait(detail::current_task_waker())) return false;
+        detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override {
+        if (std::exchange(must_yield_, false)) return try_now() || !wait(detail::current_task_waker());
+        switch (node_.state.load(std::memory_order_acquire)) {  // pairs with grant_locked / close
+            case detail::Waiter::State::kNotified:
+                node_.state.store(detail::Waiter::State::kIdle, std::memory_order_relaxed);
+                outcome_ = Outcome::kGranted;
+                return true;
+            case detail::Waiter::State::kClosed:
+                outcome_ = Outcome::kClosed;
+                return true;
+            default:
+                return false;  // still in line: a spurious wake (our waker stays registered)
+        }
+    }
+    AcquireResult await_resume() noexcept {
+        if (outcome_ == Outcome::kClosed) return AcquireResult(AcquireError::closed);
+        outcome_ = Outcome::kHandedOut;
+        return AcquireResult(SemaphorePermit(sem_, static_cast<std::size_t>(n_)));
+    }
+
+private:
+    enum class Outcome { kPending, kGranted, kClosed, kHandedOut };
+
+    bool try_now() noexcept {
+        switch (sem_->try_take(n_)) {
+            case Take::kTaken: outcome_ = Outcome::kGranted; return true;
+            case Take::kClosed: outcome_ = Outcome::kClosed; return true;
+            case Take::kNoPermits: break;
+        }
+        return false;
+    }
+    // Returns true if the task must suspend.
+    bool wait(const Waker& waker) noexcept {
+        switch (sem_->enqueue(node_, n_, waker)) {
+            case Enqueue::kTaken: outcome_ = Outcome::kGranted; return false;
+            case Enqueue::kClosed: outcome_ = Outcome::kClosed; return false;
+            case Enqueue::kQueued: break;
+        }
+        return true;
+    }
+
+    Semaphore* sem_;
+    std::uint64_t n_;
+    Node node_;
+    Outcome outcome_ = Outcome::kPending;
+    bool must_yield_ = false;
+};
+
+inline Semaphore::AcquireAwaiter Semaphore::acquire(std::size_t n) { return AcquireAwaiter(this, checked(n)); }
+
+inline void Semaphore::release(std::size_t count) noexcept {
+    const std::uint64_t n = count;
+    if (n == 0) return;
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while (!(s & kWaiters)) {
+        // release: pairs with the acquire of whoever takes these permits next.
+        if (state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_release, std::memory_order_relaxed))
+            return;
+    }
+    detail::WakeBatch batch;
+    std::lock_guard lock(lock_);
+    grant_locked(n, batch);  // the line may have emptied meanwhile: then this just adds to the count
+}
+
+inline void Semaphore::close() noexcept {
+    detail::WakeBatch batch;
+    std::lock_guard lock(lock_);
+    state_.fetch_or(kClosed, std::memory_order_release);  // pairs with is_closed()'s acquire
+    std::uint64_t returned = 0;
+    while (Node* w = static_cast<Node*>(waiters_.front())) {
+        waiters_.remove(*w);
+        returned += w->requested - w->needed;
+        batch.push(std::move(w->waker));
+        // release: our last touch of the node (see grant_locked).
+        w->state.store(detail::Waiter::State::kClosed, std::memory_order_release);
+    }
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    // release: the returned permits, as in grant_locked.
+    while (!state_.compare_exchange_weak(s, (s & ~kWaiters) + (returned << kShift), std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+    }
+}
+
+inline SemaphorePermit& SemaphorePermit::operator=(SemaphorePermit&& other) noexcept {
+    if (this != &other) {
+        if (sem_) sem_->release(count_);
+        sem_ = std::exchange(other.sem_, nullptr);
+        count_ = std::exchange(other.count_, 0);
+    }
+    return *this;
+}
+
+inline SemaphorePermit::~SemaphorePermit() {
+    if (sem_) sem_->release(count_);
+}
+
+}  // namespace weft
