@@ -1,0 +1,481 @@
+// watch::channel: one value that a sender updates and many receivers observe; receivers see the
+// latest value, not every update.
+//
+//   auto [tx, rx] = weft::watch::channel<Config>(initial);
+//   tx.send(next_config);                        // fails (value handed back) with no receivers
+//   while (co_await rx.changed()) {              // false once the sender is gone
+//       Config c = *rx.borrow_and_update();      // the latest; marked seen
+//   }
+//
+// Semantics follow Tokio's watch. Every update bumps a version; each receiver remembers the
+// version it last saw. changed() completes when the current version is newer than that (several
+// updates in between count as one change: the receiver sees only the latest) and marks it seen, so
+// it does not fire twice for one version. Once the sender is gone, changed() reports closed (after
+// reporting a last unseen version, if there is one). Receivers copy (a copy starts with the same
+// seen version); the sender can subscribe() more, and await closed() (every receiver gone).
+//
+// borrow() returns a read guard (Ref) holding a shared lock on the value, not a copy. Why: T need
+// not be copyable (a watch of a move-only handle works), a large T is not copied on every look, and
+// send_modify() can change the value in place. The cost: a Ref blocks the sender's next update
+// while it lives (the sender spins until it is released), so keep it short and NEVER hold a Ref
+// across a co_await: on a one-worker runtime the sender could then spin forever waiting for a task
+// that cannot run. Copy the value out (`T v = *rx.borrow();`) if you need it longer. A Ref must not
+// outlive the handle it came from.
+//
+// Lock-free: changed() finding a newer version, has_changed, mark_unchanged, receiver_count, and an
+// update with nobody waiting (one seq_cst RMW on the version; no mutex, no system call).
+// Not lock-free, and why:
+//  - the value itself sits behind a reader/writer spin lock (detail/rw_spin_lock.hpp): borrow takes
+//    the shared side, an update the exclusive side. A T of any size and type cannot be swapped
+//    atomically without allocating per update; the lock is held for a copy or a look.
+//  - a receiver with no change to see, and Sender::closed() with receivers left, queue under a
+//    SpinLock (detail/event_waiters.hpp); an update takes it only if someone waits.
+//
+// Cancellation: changed() marks a version seen only when it completes, so destroying a pending
+// changed() (its task aborted, a timeout won) loses no change and leaves no waiter behind.
+//
+// Handles are not synchronised objects: use one Sender or Receiver from one task at a time (copy a
+// Receiver to share it).
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+#include "../runtime/detail/context.hpp"
+#include "../runtime/detail/coop.hpp"
+#include "../runtime/detail/scheduler.hpp"
+#include "detail/event_waiters.hpp"
+#include "detail/rw_spin_lock.hpp"
+#include "errors.hpp"
+
+namespace weft::watch {
+
+template <class T>
+class Sender;
+template <class T>
+class Receiver;
+
+template <class T>
+struct Channel {
+    Sender<T> sender;
+    Receiver<T> receiver;
+};
+
+// Creates a channel holding `initial` (version 0, seen by the first receiver).
+template <class T>
+Channel<T> channel(T initial);
+
+// Why changed() completed without a change.
+enum class RecvError {
+    closed,  // the sender is gone and every version was seen
+};
+
+// The outcome of changed(): a newer version (now marked seen), or closed.
+//   while (co_await rx.changed()) { ... }
+class [[nodiscard]] ChangedResult {
+public:
+    ChangedResult() noexcept = default;  // a change
+    explicit ChangedResult(RecvError) noexcept : closed_(true) {}
+    bool ok() const noexcept { return !closed_; }
+    explicit operator bool() const noexcept { return ok(); }
+    bool is_closed() const noexcept { return closed_; }
+    // The reason; only meaningful when !ok().
+    RecvError error() const noexcept { return RecvError::closed; }
+
+private:
+    bool closed_ = false;
+};
+
+namespace detail {
+
+// The value, its version, and who waits.
+//
+// `version_` holds (version << 1) | kClosed. A version is bumped (seq_cst RMW) while the writer
+// holds the exclusive lock, so a reader holding the shared lock reads a version that belongs to
+// the value it sees (borrow_and_update marks exactly what it returns). The closed bit is set once,
+// when the sender goes.
+//
+// Orders: the value is published by the lock (writer's release unlock, reader's acquire
+// lock_shared). The bump is seq_cst and is followed by a seq_cst load of the waiter count in
+// wake_all; a waiting receiver counts itself (seq_cst) and then loads the version (seq_cst): the
+// Dekker pair of detail/event_waiters.hpp, so no change is missed. rx_count_ changes are seq_cst
+// for the same pair with Sender::closed() waiters.
+template <class T>
+class Shared {
+public:
+    static constexpr std::uint64_t kClosed = 1;
+    static constexpr std::uint64_t kStep = 2;
+
+    explicit Shared(T&& initial) : value_(std::move(initial)) {}
+
+    // ---- handles -------------------------------------------------------------------------------
+
+    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }  // a holder exists
+    void drop_ref() noexcept {
+        // acq_rel: the last owner sees every other owner's use before deleting.
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+    void add_receiver() noexcept {
+        rx_count_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: see the class comment
+        add_ref();
+    }
+    void drop_receiver() noexcept {
+        if (rx_count_.fetch_sub(1, std::memory_order_seq_cst) == 1) rx_gone_waiters_.wake_all();
+        drop_ref();
+    }
+    void close() noexcept {
+        version_.fetch_or(kClosed, std::memory_order_seq_cst);  // seq_cst: see the class comment
+        changed_waiters_.wake_all();
+    }
+
+    // ---- updating ------------------------------------------------------------------------------
+
+    // Runs `modify(value)` under the exclusive lock; bumps the version if it returns true, then
+    // wakes the receivers waiting for a change. If `modify` throws, nothing is bumped and the
+    // exception propagates.
+    template <class F>
+    bool update(F&& modify) {
+        {
+            lock_.lock();
+            struct Unlock {
+                weft::detail::RwSpinLock& lock;
+                ~Unlock() { lock.unlock(); }
+            } unlock{lock_};
+            if (!modify(value_)) return false;
+            version_.fetch_add(kStep, std::memory_order_seq_cst);  // see the class comment
+        }
+        changed_waiters_.wake_all();
+        return true;
+    }
+
+    // ---- observing -----------------------------------------------------------------------------
+
+    // The version without the closed bit, and whether the sender is gone.
+    std::uint64_t state() const noexcept { return version_.load(std::memory_order_seq_cst); }
+    static std::uint64_t version_of(std::uint64_t state) noexcept { return state >> 1; }
+    static bool is_closed(std::uint64_t state) noexcept { return state & kClosed; }
+
+    weft::detail::RwSpinLock& lock() noexcept { return lock_; }
+    const T& value() const noexcept { return value_; }
+
+    std::size_t receiver_count() const noexcept { return rx_count_.load(std::memory_order_seq_cst); }
+
+    weft::detail::EventWaiters& changed_waiters() noexcept { return changed_waiters_; }
+    weft::detail::EventWaiters& rx_gone_waiters() noexcept { return rx_gone_waiters_; }
+
+private:
+    alignas(64) weft::detail::RwSpinLock lock_;
+    T value_;
+    alignas(64) std::atomic<std::uint64_t> version_{0};
+    std::atomic<std::size_t> rx_count_{1};  // the first receiver
+    std::atomic<std::size_t> refs_{2};      // the sender and the first receiver
+    weft::detail::EventWaiters changed_waiters_;
+    weft::detail::EventWaiters rx_gone_waiters_;
+};
+
+}  // namespace detail
+
+// A read guard on the channel's value: holds the shared lock until destroyed (see the header
+// comment: short, never across a co_await, never past the handle it came from). Move-only.
+template <class T>
+class [[nodiscard]] Ref {
+public:
+    Ref(Ref&& other) noexcept
+        : lock_(std::exchange(other.lock_, nullptr)), value_(other.value_), has_changed_(other.has_changed_) {}
+    Ref& operator=(Ref&&) = delete;
+    Ref(const Ref&) = delete;
+    ~Ref() {
+        if (lock_) lock_->unlock_shared();
+    }
+
+    const T& operator*() const noexcept { return *value_; }
+    const T* operator->() const noexcept { return value_; }
+    const T& get() const noexcept { return *value_; }
+    // Whether this value was newer than what the receiver had seen when it borrowed it (always
+    // false for a Sender's borrow).
+    bool has_changed() const noexcept { return has_changed_; }
+
+private:
+    friend class Sender<T>;
+    friend class Receiver<T>;
+    Ref(weft::detail::RwSpinLock& lock, const T& value, bool has_changed) noexcept
+        : lock_(&lock), value_(&value), has_changed_(has_changed) {}
+
+    weft::detail::RwSpinLock* lock_;
+    const T* value_;
+    bool has_changed_;
+};
+
+// The sending end. Move-only: one sender per channel; when it goes, receivers see closed.
+template <class T>
+class Sender {
+public:
+    Sender(Sender&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)) {}
+    Sender& operator=(Sender&& other) noexcept {
+        if (this != &other) {
+            release();
+            shared_ = std::exchange(other.shared_, nullptr);
+        }
+        return *this;
+    }
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
+    // Closes the channel: receivers' changed() reports closed (after a last unseen version).
+    ~Sender() { release(); }
+
+    // Replaces the value and notifies the receivers. Fails, handing the value back and leaving the
+    // channel unchanged, when every receiver is gone. Never suspends (waits, spinning, only for
+    // receivers' Refs alive right now).
+    SendResult<T> send(T value) {
+        if (shared()->receiver_count() == 0) return SendResult<T>(SendError::closed, std::move(value));
+        (void)send_replace(std::move(value));  // the old value dies here, outside the lock
+        return {};
+    }
+
+    // Replaces the value, notifies the receivers, and returns the old value. Works with no
+    // receivers too (a later subscribe() sees the new value).
+    T send_replace(T value) {
+        shared()->update([&](T& current) {
+            std::swap(current, value);
+            return true;
+        });
+        return value;
+    }
+
+    // Modifies the value in place with `modify(T&)` and notifies the receivers (even with none,
+    // and even if `modify` changed nothing). If `modify` throws, the exception propagates and the
+    // receivers are not notified (a partial modification stays).
+    template <class F>
+    void send_modify(F&& modify) {
+        shared()->update([&](T& current) {
+            modify(current);
+            return true;
+        });
+    }
+
+    // Like send_modify, but notifies only if `modify(T&)` returns true. Returns what it returned.
+    template <class F>
+    bool send_if_modified(F&& modify) {
+        return shared()->update([&](T& current) { return static_cast<bool>(modify(current)); });
+    }
+
+    // A read guard on the current value (see Ref).
+    Ref<T> borrow() const {
+        shared()->lock().lock_shared();
+        return Ref<T>(shared()->lock(), shared()->value(), false);
+    }
+
+    // A new receiver; the current value counts as seen by it.
+    Receiver<T> subscribe() const;
+
+    std::size_t receiver_count() const { return shared()->receiver_count(); }
+    // True when every receiver is gone (send would fail).
+    bool is_closed() const { return receiver_count() == 0; }
+
+    class ClosedAwaiter;
+    // `co_await tx.closed()`: completes once every receiver is gone (at once if none is left).
+    // Suspends until then.
+    ClosedAwaiter closed();
+
+private:
+    template <class U>
+    friend Channel<U> channel(U);
+    explicit Sender(detail::Shared<T>* shared) noexcept : shared_(shared) {}
+    detail::Shared<T>* shared() const {
+        if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Sender");
+        return shared_;
+    }
+    void release() noexcept {
+        if (detail::Shared<T>* s = std::exchange(shared_, nullptr)) {
+            s->close();
+            s->drop_ref();
+        }
+    }
+
+    detail::Shared<T>* shared_;
+};
+
+// A receiving end: a view of the value and the version it last saw. Copyable (the copy starts with
+// the same seen version).
+template <class T>
+class Receiver {
+    using Shared = detail::Shared<T>;
+
+public:
+    Receiver(const Receiver& other) : shared_(other.shared()), seen_(other.seen_) { shared_->add_receiver(); }
+    Receiver(Receiver&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)), seen_(other.seen_) {}
+    Receiver& operator=(Receiver other) noexcept {
+        std::swap(shared_, other.shared_);
+        std::swap(seen_, other.seen_);
+        return *this;
+    }
+    ~Receiver() {
+        if (shared_) shared_->drop_receiver();
+    }
+
+    class ChangedAwaiter;
+
+    // `co_await rx.changed()`: completes when the current version is newer than the one this
+    // receiver last saw, and marks it seen (several updates since count as one change). Yields a
+    // ChangedResult: ok, or RecvError::closed once the sender is gone and the current version was
+    // seen. Suspends until then (or yields first, when the task's cooperative budget is spent).
+    ChangedAwaiter changed();
+
+    // A read guard on the current value, without marking it seen (see Ref).
+    Ref<T> borrow() const {
+        Shared* s = shared();
+        s->lock().lock_shared();
+        // Stable while we hold the shared lock: versions are bumped under the exclusive one.
+        const bool changed = Shared::version_of(s->state()) != seen_;
+        return Ref<T>(s->lock(), s->value(), changed);
+    }
+    // A read guard on the current value, marking its version seen.
+    Ref<T> borrow_and_update() {
+        Shared* s = shared();
+        s->lock().lock_shared();
+        const std::uint64_t version = Shared::version_of(s->state());
+        const bool changed = version != seen_;
+        seen_ = version;
+        return Ref<T>(s->lock(), s->value(), changed);
+    }
+
+    // True if the current version is newer than the one this receiver last saw (also after the
+    // sender is gone). Does not mark it seen.
+    bool has_changed() const { return Shared::version_of(shared()->state()) != seen_; }
+    // Marks the current version seen, without looking at the value.
+    void mark_unchanged() { seen_ = Shared::version_of(shared()->state()); }
+    // True once the sender is gone.
+    bool is_closed() const { return Shared::is_closed(shared()->state()); }
+    bool same_channel(const Receiver& other) const noexcept { return shared_ == other.shared_; }
+
+private:
+    friend class Sender<T>;
+    template <class U>
+    friend Channel<U> channel(U);
+    Receiver(Shared* shared, std::uint64_t seen) noexcept : shared_(shared), seen_(seen) {}
+    Shared* shared() const {
+        if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Receiver");
+        return shared_;
+    }
+
+    Shared* shared_;
+    std::uint64_t seen_;  // the version this receiver last saw
+};
+
+// The awaitable behind `co_await rx.changed()`. Not movable: it may sit in the waiter list.
+template <class T>
+class Receiver<T>::ChangedAwaiter final : public weft::detail::Pollable {
+public:
+    explicit ChangedAwaiter(Receiver* rx) : rx_(rx), shared_(rx->shared()) {}
+    ChangedAwaiter(const ChangedAwaiter&) = delete;
+    ChangedAwaiter& operator=(const ChangedAwaiter&) = delete;
+    ~ChangedAwaiter() { shared_->changed_waiters().remove(node_); }
+
+    bool await_ready() noexcept {
+        if (!weft::detail::coop::try_consume()) {
+            must_yield_ = true;
+            return false;
+        }
+        return check();
+    }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (must_yield_) weft::detail::coop::request_yield();
+        else if (!wait(weft::detail::current_task_waker())) return false;
+        weft::detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override {
+        must_yield_ = false;
+        return !wait(weft::detail::current_task_waker());
+    }
+    ChangedResult await_resume() const noexcept { return result_; }
+
+private:
+    // Completes if there is a newer version (marking it seen) or the sender is gone.
+    bool check() noexcept {
+        const std::uint64_t state = shared_->state();
+        if (Shared::version_of(state) != rx_->seen_) {
+            rx_->seen_ = Shared::version_of(state);
+            return true;
+        }
+        if (!Shared::is_closed(state)) return false;
+        result_ = ChangedResult(RecvError::closed);
+        return true;
+    }
+    // Returns true if the task must suspend (queued); false once there is a result.
+    bool wait(const Waker& waker) noexcept {
+        for (;;) {
+            if (check()) return false;
+            const std::uint64_t seen = rx_->seen_;
+            const bool queued = shared_->changed_waiters().wait(node_, waker, [&] {
+                const std::uint64_t state = shared_->state();  // seq_cst: see detail::Shared
+                return Shared::version_of(state) != seen || Shared::is_closed(state);
+            });
+            if (queued) return true;
+        }
+    }
+
+    Receiver* rx_;
+    Shared* shared_;
+    weft::detail::Waiter node_;
+    ChangedResult result_;
+    bool must_yield_ = false;
+};
+
+template <class T>
+typename Receiver<T>::ChangedAwaiter Receiver<T>::changed() {
+    return ChangedAwaiter(this);
+}
+
+template <class T>
+class Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
+public:
+    explicit ClosedAwaiter(detail::Shared<T>* shared) noexcept : shared_(shared) {}
+    ClosedAwaiter(const ClosedAwaiter&) = delete;
+    ClosedAwaiter& operator=(const ClosedAwaiter&) = delete;
+    ~ClosedAwaiter() { shared_->rx_gone_waiters().remove(node_); }
+
+    bool await_ready() const noexcept { return shared_->receiver_count() == 0; }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (!wait(weft::detail::current_task_waker())) return false;
+        weft::detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override { return !wait(weft::detail::current_task_waker()); }
+    void await_resume() const noexcept {}
+
+private:
+    // Returns true if the task must suspend.
+    bool wait(const Waker& waker) noexcept {
+        if (shared_->receiver_count() == 0) return false;
+        // receiver_count is a seq_cst load: the Dekker pair with drop_receiver.
+        return shared_->rx_gone_waiters().wait(node_, waker, [&] { return shared_->receiver_count() == 0; });
+    }
+
+    detail::Shared<T>* shared_;
+    weft::detail::Waiter node_;
+};
+
+template <class T>
+typename Sender<T>::ClosedAwaiter Sender<T>::closed() {
+    return ClosedAwaiter(shared());
+}
+
+template <class T>
+Receiver<T> Sender<T>::subscribe() const {
+    detail::Shared<T>* s = shared();
+    s->add_receiver();
+    return Receiver<T>(s, detail::Shared<T>::version_of(s->state()));
+}
+
+template <class T>
+Channel<T> channel(T initial) {
+    auto* shared = new detail::Shared<T>(std::move(initial));
+    return Channel<T>{Sender<T>(shared), Receiver<T>(shared, 0)};
+}
+
+}  // namespace weft::watch
