@@ -33,8 +33,8 @@ const char* const kMeasured[] = {
     "throughput: messages received per second, median of the measured runs [min - max]",
     "latency: send-to-receive of every sampled message (steady clock), p50 and p99 over all runs",
     "full sends: share of sends whose try_send found no free slot, so the producer waited in send",
-    "peak RSS: ru_maxrss of the forked child process that ran the configuration; includes the baseline "
-    "and the latency samples it kept (8 bytes each)",
+    ("peak RSS: ru_maxrss of the forked child process that ran the configuration; includes the baseline "
+     "and the latency samples it kept (8 bytes each)"),
 };
 
 }  // namespace
