@@ -71,5 +71,44 @@ if [ -z "$only" ] || [ "$only" = tsan ]; then
     -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
 fi
 
+# The RESP parser's fuzz target (tests/fuzz), built with clang 16 and libFuzzer in build/fuzz and
+# run for WEFT_FUZZ_SECONDS (default 30) on a copy of the seed corpus, so CI never writes into the
+# repository. Counts as one test. Runs with every build or alone (--only fuzz); skipped when
+# WEFT_TEST_FILTER names GoogleTest cases. A crashing input is left in build/fuzz/artifacts/.
+run_fuzz() {
+  local dir=build/fuzz seconds=${WEFT_FUZZ_SECONDS:-30}
+  echo "=== fuzz: configure and build (clang++-16, libFuzzer)"
+  local setup_mode=()
+  [ -f "$dir/build.ninja" ] && setup_mode=(--reconfigure)
+  if ! CC=clang-16 CXX=clang++-16 meson setup "${setup_mode[@]}" "$dir" --buildtype=debugoptimized \
+       -Dfuzz=true -Dtests=false -Dbenchmarks=false -Dexamples=false >"$dir.setup.log" 2>&1 \
+     || ! meson compile -C "$dir" resp_parser_fuzz >"$dir.build.log" 2>&1; then
+    cat "$dir.setup.log" "$dir.build.log" 2>/dev/null | tail -40
+    echo "fuzz: build failed"
+    echo "fuzz: 0 passed, 1 failed"
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  echo "=== fuzz: resp_parser_fuzz for ${seconds}s"
+  rm -rf "$dir/corpus" "$dir/artifacts" && mkdir -p "$dir/corpus/resp" "$dir/artifacts"
+  cp tests/fuzz/corpus/resp/* "$dir/corpus/resp/"
+  if ASAN_OPTIONS="${sym_opt#:}" UBSAN_OPTIONS=print_stacktrace=1 \
+     "$dir/tests/fuzz/resp_parser_fuzz" -max_total_time="$seconds" -print_final_stats=1 \
+       -dict=tests/fuzz/resp.dict -artifact_prefix="$dir/artifacts/" "$dir/corpus/resp" \
+       >"$dir.run.log" 2>&1; then
+    grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$dir.run.log"
+    echo "fuzz: 1 passed, 0 failed"
+    total_passed=$((total_passed + 1))
+  else
+    grep -vE '^(#[0-9]|"|\s*$)' "$dir.run.log" | tail -40
+    echo "fuzz: failed; the input is in $dir/artifacts/"
+    echo "fuzz: 0 passed, 1 failed"
+    total_failed=$((total_failed + 1))
+  fi
+}
+if { [ -z "$only" ] && [ -z "${WEFT_TEST_FILTER:-}" ]; } || [ "$only" = fuzz ]; then
+  run_fuzz
+fi
+
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
