@@ -19,6 +19,7 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "bench_support.hpp"
+#include "workloads/moodycamel_baseline.hpp"
 #include "workloads/mpsc_throughput.hpp"
 #include "workloads/oneshot_roundtrip.hpp"
 #include "workloads/ping_pong.hpp"
@@ -54,18 +55,9 @@ void W1_mpsc_throughput(benchmark::State& state) {
 void W1_baseline_moodycamel_threads(benchmark::State& state) {
     const int producers = static_cast<int>(state.range(0));
     for (auto _ : state) {
-        moodycamel::ConcurrentQueue<std::uint64_t> queue;
-        std::vector<std::thread> threads;
-        for (int p = 0; p < producers; ++p)
-            threads.emplace_back([&queue, producers] {
-                moodycamel::ProducerToken token(queue);
-                for (std::uint64_t i = 0; i < kW1Messages / producers; ++i) queue.enqueue(token, i);
-            });
-        std::uint64_t received = 0, v = 0;
-        const std::uint64_t expected = kW1Messages - kW1Messages % producers;
-        while (received < expected)
-            if (queue.try_dequeue(v)) ++received;
-        for (auto& t : threads) t.join();
+        if (workloads::moodycamel_threads(producers, kW1Messages) !=
+            workloads::mpsc_throughput_delivered(kW1Messages, producers))
+            state.SkipWithError("values lost");
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kW1Messages));
 }

@@ -59,6 +59,9 @@ void add_workload_options(CLI::App* sub, std::string_view id, RunOptions& o) {
         add_list(sub, "--producers", o.producers, "P: producer tasks", kProducersZero);
         add_list(sub, "--capacity", o.capacities, "C: channel capacity", kCapacityZero);
         add_count(sub, "--messages", o.messages, "N: messages in total, N/P per producer");
+        sub->add_flag("!--no-baseline", o.baseline,
+                      "Skip the reference rows (runtime moodycamel_threads: the same traffic through a "
+                      "moodycamel queue between plain threads)");
     } else if (id == "W2") {
         add_list(sub, "--clients", o.clients, "M: client tasks", kClientsZero);
         add_count(sub, "--requests", o.requests, "Requests in total, split evenly over the clients");

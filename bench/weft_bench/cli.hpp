@@ -31,6 +31,7 @@ struct RunOptions {
     std::vector<std::size_t> producers{1, 4, 16};
     std::vector<std::size_t> capacities{1, 16, 128, 1024};
     std::uint64_t messages = 2'000'000;
+    bool baseline = true;  // also measure the moodycamel-between-threads reference, per P
     // W2 oneshot_roundtrip and W6 redis_actor
     std::vector<std::size_t> clients{1, 64};
     std::uint64_t requests = 1'000'000;

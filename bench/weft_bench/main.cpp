@@ -27,8 +27,8 @@ int run_workload(const RunOptions& options) {
     const std::vector<ResultRow> rows = workload->runner(options);
     std::printf("workload,params,runtime,median,min,max\n");
     for (const ResultRow& row : rows) {
-        std::printf("%s,%s,weft,%.0f,%.0f,%.0f\n", row.workload.c_str(), row.params.c_str(), row.ops_per_second.median,
-                    row.ops_per_second.min, row.ops_per_second.max);
+        std::printf("%s,%s,%s,%.0f,%.0f,%.0f\n", row.workload.c_str(), row.params.c_str(), row.runtime.c_str(),
+                    row.ops_per_second.median, row.ops_per_second.min, row.ops_per_second.max);
     }
     return 0;
 }

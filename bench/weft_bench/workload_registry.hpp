@@ -12,10 +12,11 @@
 
 namespace weft::bench {
 
-// One CSV row of `weft-bench run`: `workload,params,weft,median,min,max` (ops/s).
+// One CSV row of `weft-bench run`: `workload,params,runtime,median,min,max` (ops/s).
 struct ResultRow {
     std::string workload;  // e.g. "W1_mpsc_throughput"
     std::string params;    // e.g. "P=1;C=128"
+    std::string runtime;   // "weft", or a reference measured in the same run ("moodycamel_threads")
     Summary ops_per_second;
 };
 

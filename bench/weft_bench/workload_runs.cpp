@@ -11,6 +11,7 @@
 
 #include <weft/runtime/runtime.hpp>
 
+#include "../workloads/moodycamel_baseline.hpp"
 #include "../workloads/mpsc_throughput.hpp"
 #include "../workloads/oneshot_roundtrip.hpp"
 #include "../workloads/ping_pong.hpp"
@@ -26,17 +27,17 @@ Runtime make_runtime(std::size_t workers) {
     return Runtime(std::move(options));
 }
 
-// One warm-up of `run(warm_size)`, then `reps` timed runs of `run(size)`. `run` yields how many
-// operations it completed; anything but `expected` means the workload lost work.
+// One warm-up of `run(size / 10)`, then `reps` timed runs of `run(size)`. `run` performs the
+// workload once and returns how many operations it completed; anything but `expected` means the
+// workload lost work.
 template <class Run>
-Summary measure(Runtime& runtime, std::size_t reps, std::uint64_t size, std::uint64_t expected, Run run,
-                const std::string& label) {
+Summary measure(std::size_t reps, std::uint64_t size, std::uint64_t expected, Run run, const std::string& label) {
     std::cerr << "weft-bench: " << label << " ..." << std::flush;
-    (void)runtime.block_on(run(std::max<std::uint64_t>(size / 10, 1)));
+    (void)run(std::max<std::uint64_t>(size / 10, 1));
     std::vector<double> rates;
     for (std::size_t r = 0; r < reps; ++r) {
         const auto start = std::chrono::steady_clock::now();
-        const std::uint64_t done = runtime.block_on(run(size));
+        const std::uint64_t done = run(size);
         const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
         if (done != expected)
             throw std::runtime_error(label + ": completed " + std::to_string(done) + " operations, expected " +
@@ -46,6 +47,12 @@ Summary measure(Runtime& runtime, std::size_t reps, std::uint64_t size, std::uin
     const Summary summary = summarize(std::move(rates));
     std::cerr << " " << static_cast<std::uint64_t>(summary.median) << " ops/s\n";
     return summary;
+}
+
+// `make(size)` makes the workload's task; the run is a block_on of it.
+template <class Make>
+auto on(Runtime& runtime, Make make) {
+    return [&runtime, make](std::uint64_t size) { return runtime.block_on(make(size)); };
 }
 
 }  // namespace
@@ -66,13 +73,20 @@ std::vector<ResultRow> run_mpsc_throughput(const RunOptions& o) {
     Runtime runtime = make_runtime(o.workers);
     std::vector<ResultRow> rows;
     for (const std::size_t producers : o.producers) {
+        const int p = static_cast<int>(producers);
         for (const std::size_t capacity : o.capacities) {
-            const int p = static_cast<int>(producers);
             const std::string params = params_label({{"P", producers}, {"C", capacity}}, o.workers);
-            const auto run = [&](std::uint64_t n) { return workloads::mpsc_throughput(capacity, p, n); };
-            rows.push_back({"W1_mpsc_throughput", params,
-                            measure(runtime, o.reps, o.messages, workloads::mpsc_throughput_delivered(o.messages, p),
+            const auto run = on(runtime, [&](std::uint64_t n) { return workloads::mpsc_throughput(capacity, p, n); });
+            rows.push_back({"W1_mpsc_throughput", params, "weft",
+                            measure(o.reps, o.messages, workloads::mpsc_throughput_delivered(o.messages, p),
                                     run, "W1 " + params)});
+        }
+        if (o.baseline) {
+            const std::string params = params_label({{"P", producers}}, 2);  // threads: no worker count
+            rows.push_back({"W1_mpsc_throughput", params, "moodycamel_threads",
+                            measure(o.reps, o.messages, workloads::mpsc_throughput_delivered(o.messages, p),
+                                    [p](std::uint64_t n) { return workloads::moodycamel_threads(p, n); },
+                                    "W1 reference moodycamel_threads " + params)});
         }
     }
     return rows;
@@ -84,9 +98,9 @@ std::vector<ResultRow> run_oneshot_roundtrip(const RunOptions& o) {
     for (const std::size_t clients : o.clients) {
         const int m = static_cast<int>(clients);
         const std::string params = params_label({{"M", clients}}, o.workers);
-        const auto run = [&](std::uint64_t n) { return workloads::oneshot_roundtrip(m, n); };
-        rows.push_back({"W2_oneshot_roundtrip", params,
-                        measure(runtime, o.reps, o.requests, o.requests - o.requests % clients, run, "W2 " + params)});
+        const auto run = on(runtime, [&](std::uint64_t n) { return workloads::oneshot_roundtrip(m, n); });
+        rows.push_back({"W2_oneshot_roundtrip", params, "weft",
+                        measure(o.reps, o.requests, o.requests - o.requests % clients, run, "W2 " + params)});
     }
     return rows;
 }
@@ -94,15 +108,15 @@ std::vector<ResultRow> run_oneshot_roundtrip(const RunOptions& o) {
 std::vector<ResultRow> run_spawn_many(const RunOptions& o) {
     Runtime runtime = make_runtime(o.workers);
     const std::string params = params_label({{"T", o.tasks}}, o.workers);
-    const auto run = [](std::uint64_t n) { return workloads::spawn_many(n); };
-    return {{"W3_spawn_many", params, measure(runtime, o.reps, o.tasks, o.tasks, run, "W3 " + params)}};
+    const auto run = on(runtime, [](std::uint64_t n) { return workloads::spawn_many(n); });
+    return {{"W3_spawn_many", params, "weft", measure(o.reps, o.tasks, o.tasks, run, "W3 " + params)}};
 }
 
 std::vector<ResultRow> run_ping_pong(const RunOptions& o) {
     Runtime runtime = make_runtime(o.workers);
     const std::string params = params_label({{"N", o.round_trips}}, o.workers);
-    const auto run = [](std::uint64_t n) { return workloads::ping_pong(n); };
-    return {{"W4_ping_pong", params, measure(runtime, o.reps, o.round_trips, o.round_trips, run, "W4 " + params)}};
+    const auto run = on(runtime, [](std::uint64_t n) { return workloads::ping_pong(n); });
+    return {{"W4_ping_pong", params, "weft", measure(o.reps, o.round_trips, o.round_trips, run, "W4 " + params)}};
 }
 
 std::vector<ResultRow> run_yield_many(const RunOptions& o) {
@@ -110,8 +124,8 @@ std::vector<ResultRow> run_yield_many(const RunOptions& o) {
     const std::uint64_t tasks = 2 * o.workers;
     const std::string params = params_label({{"Y", o.yields}}, o.workers);
     // Operations: every yield of every task.
-    const auto run = [tasks](std::uint64_t y) { return workloads::yield_many(tasks, y); };
-    return {{"W5_yield_many", params, measure(runtime, o.reps, o.yields, tasks * o.yields, run, "W5 " + params)}};
+    const auto run = on(runtime, [tasks](std::uint64_t y) { return workloads::yield_many(tasks, y); });
+    return {{"W5_yield_many", params, "weft", measure(o.reps, o.yields, tasks * o.yields, run, "W5 " + params)}};
 }
 
 }  // namespace weft::bench

@@ -11,7 +11,9 @@
 
 namespace weft::bench {
 
-std::vector<ResultRow> run_mpsc_throughput(const RunOptions& options);    // W1, one row per (P, C)
+// W1: one row per (P, C), and per P a reference row (moodycamel queue between threads) unless
+// options.baseline is off.
+std::vector<ResultRow> run_mpsc_throughput(const RunOptions& options);
 std::vector<ResultRow> run_oneshot_roundtrip(const RunOptions& options);  // W2, one row per M
 std::vector<ResultRow> run_spawn_many(const RunOptions& options);         // W3
 std::vector<ResultRow> run_ping_pong(const RunOptions& options);          // W4

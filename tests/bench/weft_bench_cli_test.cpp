@@ -40,6 +40,7 @@ TEST(WeftBenchCli, RunW1DefaultsAreBenchmarksMdParameters) {
     EXPECT_EQ(parsed.run.messages, 2'000'000u);
     EXPECT_EQ(parsed.run.workers, 2u);
     EXPECT_EQ(parsed.run.reps, 5u);
+    EXPECT_TRUE(parsed.run.baseline);
     EXPECT_TRUE(parsed.err.empty());
 }
 
@@ -52,6 +53,7 @@ TEST(WeftBenchCli, RunW1ParsesCommaSeparatedListsInTheGivenOrder) {
     EXPECT_EQ(parsed.run.messages, 5000u);
     EXPECT_EQ(parsed.run.workers, 1u);
     EXPECT_EQ(parsed.run.reps, 3u);
+    EXPECT_FALSE(parse({"run", "W1", "--no-baseline"}).run.baseline);
 }
 
 TEST(WeftBenchCli, WorkloadIsFoundByIdOrNameInAnyCase) {

@@ -165,23 +165,33 @@ protected:
     fs::path dir_;
 };
 
-TEST_F(WeftBenchRun, W1PrintsOneCsvRowPerProducerAndCapacity) {
+TEST_F(WeftBenchRun, W1PrintsOneCsvRowPerProducerAndCapacityAndAReferenceRowPerProducerCount) {
     const Ran ran = bench("run W1 --producers 1,2 --capacity 4,64 --messages 1000 --reps 2");
     ASSERT_EQ(ran.exit_code, 0) << ran.err;
     const std::vector<std::string> lines = split(ran.out, '\n');
-    ASSERT_EQ(lines.size(), 5u) << ran.out;
+    ASSERT_EQ(lines.size(), 7u) << ran.out;
     EXPECT_EQ(lines[0], "workload,params,runtime,median,min,max");
-    const std::vector<std::string> params{"P=1;C=4", "P=1;C=64", "P=2;C=4", "P=2;C=64"};
-    for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::vector<std::pair<std::string, std::string>> rows{
+        {"P=1;C=4", "weft"},  {"P=1;C=64", "weft"}, {"P=1", "moodycamel_threads"},
+        {"P=2;C=4", "weft"},  {"P=2;C=64", "weft"}, {"P=2", "moodycamel_threads"}};
+    for (std::size_t i = 0; i < rows.size(); ++i) {
         const std::vector<std::string> cells = split(lines[i + 1], ',');
         ASSERT_EQ(cells.size(), 6u) << lines[i + 1];
         EXPECT_EQ(cells[0], "W1_mpsc_throughput");
-        EXPECT_EQ(cells[1], params[i]);
-        EXPECT_EQ(cells[2], "weft");
+        EXPECT_EQ(cells[1], rows[i].first);
+        EXPECT_EQ(cells[2], rows[i].second);
         EXPECT_LE(std::stod(cells[4]), std::stod(cells[3]));
         EXPECT_LE(std::stod(cells[3]), std::stod(cells[5]));
         EXPECT_GT(std::stod(cells[4]), 0.0);
     }
+}
+
+TEST_F(WeftBenchRun, W1WithoutBaselinePrintsOnlyWeftRows) {
+    const Ran ran = bench("run W1 --producers 1 --capacity 8 --messages 500 --reps 1 --no-baseline");
+    ASSERT_EQ(ran.exit_code, 0) << ran.err;
+    const std::vector<std::string> lines = split(ran.out, '\n');
+    ASSERT_EQ(lines.size(), 2u) << ran.out;
+    EXPECT_EQ(lines[1].rfind("W1_mpsc_throughput,P=1;C=8,weft,", 0), 0u) << lines[1];
 }
 
 TEST_F(WeftBenchRun, EveryOtherBuiltWorkloadRunsAndNamesItsParameters) {
