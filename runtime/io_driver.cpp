@@ -67,22 +67,32 @@ ScheduledIo* IoDriver::add(int fd) {
         io->next = live_;
         if (live_) live_->prev = io;
         live_ = io;
+        io->is_live = true;
     }
     registered_.fetch_add(1, std::memory_order_relaxed);
     return io;
 }
 
-void IoDriver::remove(ScheduledIo* io) noexcept {
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, io->fd(), nullptr);  // fails harmlessly if already gone
+void IoDriver::deregister(ScheduledIo* io) noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        if (!io->is_live) return;
+        io->is_live = false;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, io->fd(), nullptr);
+        if (io->prev) io->prev->next = io->next;
+        else live_ = io->next;
+        if (io->next) io->next->prev = io->prev;
+        io->prev = io->next = nullptr;
+        registered_.fetch_sub(1, std::memory_order_relaxed);
+    }
     io->shutdown();
+}
+
+void IoDriver::release(ScheduledIo* io) noexcept {
+    deregister(io);
     std::lock_guard lock(mutex_);
-    if (io->prev) io->prev->next = io->next;
-    else live_ = io->next;
-    if (io->next) io->next->prev = io->prev;
-    io->prev = nullptr;
     io->next = removed_;
     removed_ = io;
-    registered_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void IoDriver::release_removed() noexcept {

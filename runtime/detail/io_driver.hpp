@@ -34,8 +34,12 @@ public:
     // Registers `fd` (non-blocking) for readiness events. Throws RuntimeShutdownError after
     // shutdown, std::system_error if epoll refuses it.
     ScheduledIo* add(int fd);
-    // Deregisters and marks the source shut down (waking its waiters). Call before closing fd.
-    void remove(ScheduledIo* io) noexcept;
+    // Stops events for `io` and marks it shut down, waking its waiters (they fail). Idempotent.
+    // The ScheduledIo stays valid until release().
+    void deregister(ScheduledIo* io) noexcept;
+    // Hands `io` back (deregistering it first if needed): freed at the next turn, once no event
+    // being dispatched can point at it. The owner must not touch it afterwards.
+    void release(ScheduledIo* io) noexcept;
 
     // Waits up to `timeout` (nullopt: until interrupted) and dispatches what became ready.
     // Returns how many sources got events. One caller at a time (the Driver's holder).

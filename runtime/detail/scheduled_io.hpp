@@ -49,6 +49,10 @@ public:
     explicit ScheduledIo(int fd) noexcept : fd_(fd) {}
     int fd() const noexcept { return fd_; }
 
+    bool is_shutdown() const noexcept {
+        return readiness_.load(std::memory_order_acquire) & ready::kShutdown;  // pairs with shutdown()
+    }
+
     // Reactor: `bits` became ready.
     void set_readiness(std::uint32_t bits) {
         // acq_rel: publishes the bits to the waiters' acquire loads; see the header.
@@ -102,9 +106,10 @@ public:
         dropped = std::move(interest == Interest::read ? reader_ : writer_);
     }
 
-    // Intrusive links of the driver's registry, guarded by its mutex.
+    // Intrusive links of the driver's registry, and whether it is in it; guarded by its mutex.
     ScheduledIo* prev = nullptr;
     ScheduledIo* next = nullptr;
+    bool is_live = false;
 
 private:
     void wake(std::uint32_t bits) {

@@ -1,0 +1,129 @@
+// A file descriptor registered with the runtime's reactor, and the awaiter that waits for it.
+//
+// Registration owns the descriptor (non-blocking, close-on-exec): close() shuts the socket down
+// and deregisters it, waking every task waiting on it (they fail with ECANCELED); the descriptor
+// itself is closed only by the destructor, so an operation racing with close() sees a dead socket,
+// never a reused descriptor number.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <coroutine>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "context.hpp"
+#include "io_driver.hpp"
+#include "scheduler.hpp"
+
+namespace weft::detail {
+
+class Registration {
+public:
+    Registration() noexcept = default;
+    // Takes ownership of `fd` and registers it with the current runtime's reactor (the fd is
+    // closed if that fails). Throws std::logic_error outside a runtime, RuntimeShutdownError after.
+    explicit Registration(int fd);
+    Registration(Registration&& other) noexcept
+        : driver_(std::move(other.driver_)), io_(std::exchange(other.io_, nullptr)), fd_(std::exchange(other.fd_, -1)) {}
+    Registration& operator=(Registration&& other) noexcept {
+        if (this != &other) {
+            reset();
+            driver_ = std::move(other.driver_);
+            io_ = std::exchange(other.io_, nullptr);
+            fd_ = std::exchange(other.fd_, -1);
+        }
+        return *this;
+    }
+    ~Registration() { reset(); }
+
+    bool is_open() const noexcept { return fd_ >= 0 && io_ && !is_closed_ && !io_->is_shutdown(); }
+    int fd() const noexcept { return fd_; }
+    ScheduledIo& io() const noexcept { return *io_; }
+    // Throws the error an operation on a closed registration gets: RuntimeShutdownError if the
+    // runtime shut down, else ECANCELED (closed locally) naming `what`.
+    [[noreturn]] void throw_closed(const char* what) const;
+    void close() noexcept;
+
+private:
+    void reset() noexcept;
+
+    std::shared_ptr<IoDriver> driver_;
+    ScheduledIo* io_ = nullptr;
+    int fd_ = -1;
+    bool is_closed_ = false;
+};
+
+// Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
+// (>= 0 done; -1 with errno). Completes with that result, or an errno.
+//
+// Readiness first: the syscall runs only when the reactor says the socket is ready (or was never
+// seen not ready); an EAGAIN clears that readiness unless a newer event arrived meanwhile (see
+// ScheduledIo), so an edge that lands between the failed call and the wait is not lost.
+template <class Op>
+class IoAwaiter final : public Pollable {
+public:
+    IoAwaiter(const Registration& reg, Interest interest, const char* what, Op op)
+        : reg_(reg), interest_(interest), what_(what), op_(std::move(op)) {}
+
+    bool await_ready() { return try_complete(nullptr); }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (try_complete_with_waker()) return false;
+        set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override {
+        try {
+            return try_complete_with_waker();
+        } catch (...) {
+            return false;
+        }
+    }
+    // The syscall's (non-negative) result. Throws std::system_error (the errno, naming the
+    // operation) or RuntimeShutdownError.
+    std::size_t await_resume() {
+        if (closed_) reg_.throw_closed(what_);
+        if (error_) throw std::system_error(error_, std::system_category(), what_);
+        return static_cast<std::size_t>(result_);
+    }
+
+private:
+    bool try_complete_with_waker() {
+        const Waker waker = current_task_waker();
+        return try_complete(&waker);
+    }
+    bool try_complete(const Waker* waker) {
+        if (!reg_.is_open()) return closed_ = true;
+        ScheduledIo& io = reg_.io();
+        for (;;) {
+            const std::optional<ReadyEvent> ev = waker ? io.poll_ready(interest_, *waker) : io.ready_now(interest_);
+            if (!ev) return false;
+            if (ev->ready & ready::kShutdown) return closed_ = true;
+            const ssize_t n = op_();
+            if (n >= 0) {
+                result_ = n;
+                return true;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                io.clear_readiness(*ev);
+                continue;
+            }
+            if (errno == EINTR) continue;
+            error_ = errno;
+            return true;
+        }
+    }
+
+    const Registration& reg_;
+    Interest interest_;
+    const char* what_;
+    Op op_;
+    ssize_t result_ = 0;
+    int error_ = 0;
+    bool closed_ = false;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,24 @@
+// Network errors that have no errno: a stream that ended early, and name resolution failures.
+// Both are std::system_error, so one catch handles every I/O failure; the category tells them
+// apart (system_category: the errno of the failed call, e.g. ECONNREFUSED or ECONNRESET).
+#pragma once
+
+#include <system_error>
+
+namespace weft::net {
+
+enum class StreamError {
+    unexpected_eof = 1,  // the peer closed the stream before the bytes asked for arrived
+};
+
+// "weft.stream": StreamError codes.
+const std::error_category& stream_category() noexcept;
+// "weft.resolver": getaddrinfo's EAI_* codes, with gai_strerror's text.
+const std::error_category& resolver_category() noexcept;
+
+inline std::error_code make_error_code(StreamError e) noexcept { return {static_cast<int>(e), stream_category()}; }
+
+}  // namespace weft::net
+
+template <>
+struct std::is_error_code_enum<weft::net::StreamError> : std::true_type {};
