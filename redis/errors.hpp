@@ -68,6 +68,8 @@ public:
 protected:
     Error(std::error_code code, std::string what)
         : std::system_error(code), what_(std::make_shared<const std::string>(std::move(what))) {}
+    // The whole message, NUL bytes included (what() stops at the first).
+    const std::string& message() const noexcept { return *what_; }
 
 private:
     std::shared_ptr<const std::string> what_;
@@ -80,7 +82,7 @@ public:
     explicit ServerError(std::string text)
         : Error(make_error_code(Errc::server_error), std::move(text)) {}
 
-    std::string_view text() const noexcept { return what(); }
+    std::string_view text() const noexcept { return message(); }
     // The first word, by Redis's convention the error's code: "ERR", "WRONGTYPE", "NOSCRIPT",
     // "MOVED"... The whole text if it has no space.
     std::string_view prefix() const noexcept { return text().substr(0, text().find(' ')); }

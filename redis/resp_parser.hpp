@@ -27,8 +27,8 @@
 //     buffer at 64 KB).
 //   - Memory follows the bytes that arrived, never the lengths the peer claims: a length or count
 //     is checked against its limit before anything is reserved, and a reservation is capped (a
-//     bulk string reserves at most what has arrived plus 64 KB; an aggregate at most one element
-//     per 3 bytes that have arrived, or 16 elements when nested).
+//     bulk string reserves at most what has arrived plus 64 KB; a top-level aggregate at most 16
+//     elements plus one per 3 bytes that have arrived, a nested one at most 16).
 //   - The scan for a line's CRLF resumes where the previous call stopped, so a long line fed a
 //     byte at a time costs linear time, not quadratic.
 //   - Errors are detected at the same byte whatever the chunking: the same bytes fed at once or a
@@ -39,6 +39,8 @@
 // RESP3 attributes (`|`) are parsed (limits apply) and dropped: they are metadata Redis only
 // sends when asked for. RESP3 streamed strings and aggregates (`$?`, `*?`) are a ProtocolError:
 // Redis does not send them.
+//
+// Not thread-safe: one parser belongs to one connection's reader.
 #pragma once
 
 #include <concepts>

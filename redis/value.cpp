@@ -79,7 +79,8 @@ void Value::destroy_children_iteratively() noexcept {
     if (!deep) return;
 
     // Each value taken off `pending` gives up its children to `pending` before it is destroyed,
-    // so no destructor below this frame ever sees a grandchild: recursion depth stays 2.
+    // so no destructor below this frame ever sees a grandchild: recursion depth stays 2. (The
+    // worklist allocates: running out of memory here, in a noexcept destructor, terminates.)
     Array pending;
     auto adopt_children = [&pending](Value& v) {
         if (Array* a = std::get_if<Array>(&v.data_)) {

@@ -66,7 +66,7 @@ TEST(RedisValue, WrongKindAccessorThrowsUnexpectedReplyErrorNamingBothKinds) {
 }
 
 TEST(RedisValue, AccessorOnAnErrorReplyThrowsTheServersError) {
-    const Value v = Value::error("WRONGTYPE Operation against a key holding the wrong kind of value");
+    const Value v = Value::error("WRONGTYPE Operation against a key holding the wrong kind");
     for (auto access : {+[](const Value& x) { (void)x.as_integer(); },
                         +[](const Value& x) { (void)x.as_string(); },
                         +[](const Value& x) { (void)x.as_array(); },
@@ -104,7 +104,8 @@ TEST(RedisValue, EqualityComparesKindAndContents) {
         {{Value::bulk_string("k"), Value::array({Value::array({Value::integer(1)})})}});
     Value copy = nested;
     EXPECT_EQ(copy, nested);
-    copy = Value::map({{Value::bulk_string("k"), Value::array({Value::array({Value::integer(2)})})}});
+    copy = Value::map(
+        {{Value::bulk_string("k"), Value::array({Value::array({Value::integer(2)})})}});
     EXPECT_NE(copy, nested);
 }
 
@@ -171,6 +172,11 @@ TEST(RedisErrors, ServerErrorSplitsItsPrefixFromItsDetail) {
     const ServerError bare("NOAUTH");
     EXPECT_EQ(bare.prefix(), "NOAUTH");
     EXPECT_EQ(bare.detail(), "");
+}
+
+TEST(RedisErrors, ServerErrorTextKeepsEveryByte) {
+    const std::string text("ERR a\0b", 7);  // a blob error (RESP3 `!`) may carry any bytes
+    EXPECT_EQ(ServerError(text).text(), text);
 }
 
 TEST(RedisErrors, IoErrorKeepsTheErrnoOfTheFailedCall) {
