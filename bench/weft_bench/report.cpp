@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <optional>
 #include <sstream>
+#include <string>
 
 namespace weft::bench {
 namespace {
