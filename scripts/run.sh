@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/install-deps.sh
-install_deps
+install_deps "${weft_run_packages[@]}"
 
 out=build/capacities
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then

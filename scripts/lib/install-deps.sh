@@ -5,10 +5,18 @@ weft_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
   redis-server python3 python3-matplotlib
 )
+# What scripts/run.sh needs (a release build of weft-bench and its plot): no clang, llvm or redis,
+# so the main job on a fresh machine downloads less.
+weft_run_packages=(
+  meson ninja-build g++ pkg-config libgtest-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
+  python3 python3-matplotlib
+)
 
+# install_deps [package...]: the given packages, or all of weft_packages.
 install_deps() {
-  local missing=()
-  for p in "${weft_packages[@]}"; do
+  local wanted=("$@") missing=()
+  [ ${#wanted[@]} -eq 0 ] && wanted=("${weft_packages[@]}")
+  for p in "${wanted[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
