@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "detail/context.hpp"
+#include "detail/leaf.hpp"
 #include "detail/scheduler.hpp"
 #include "detail/task_header.hpp"
 #include "errors.hpp"
@@ -110,15 +111,9 @@ public:
             timed_out_ = true;
             return false;
         }
-        using Suspend = decltype(leaf_.await_suspend(h));
-        if constexpr (std::is_same_v<Suspend, bool>) {
-            if (!leaf_.await_suspend(h)) {
-                done_ = true;
-                return false;
-            }
-        } else {
-            static_assert(std::is_void_v<Suspend>, "weft::timeout: unsupported await_suspend return type");
-            leaf_.await_suspend(h);
+        if (!suspend_leaf(leaf_, h)) {
+            done_ = true;
+            return false;
         }
         set_pending_poll(this);  // in place of the leaf: we poll it
         return true;
@@ -192,12 +187,6 @@ private:
 namespace detail {
 template <class O>
 concept IsTask = requires { typename O::value_type; } && std::is_same_v<O, Task<typename O::value_type>>;
-template <class O>
-concept IsLeaf = std::is_base_of_v<Pollable, O>;
-template <class O>
-concept HasLeafAwaiter = requires(O& o) {
-    { o.operator co_await() } -> IsLeaf;
-};
 }  // namespace detail
 
 // Like timeout, with an absolute deadline.
@@ -207,13 +196,13 @@ auto timeout_at(Clock::time_point deadline, Op&& op) {
     if constexpr (detail::IsTask<O>) {
         static_assert(std::is_rvalue_reference_v<Op&&>, "weft::timeout takes a Task by value: std::move it in");
         return detail::TaskTimeout<typename O::value_type>(std::move(op), deadline);
-    } else if constexpr (detail::IsLeaf<O>) {
+    } else if constexpr (detail::LeafAwaitable<O>) {
         return detail::LeafTimeout<O>(op, deadline);
     } else if constexpr (detail::HasLeafAwaiter<O>) {
         using A = decltype(op.operator co_await());
         return detail::LeafTimeout<A, A>(op.operator co_await(), deadline);
     } else {
-        static_assert(detail::IsLeaf<O>,
+        static_assert(detail::LeafAwaitable<O>,
                       "weft::timeout works on a Task<T> or on a weft awaitable (channel, timer, JoinHandle, sync "
                       "operation); wrap anything else in a Task");
     }

@@ -1,0 +1,188 @@
+// select: the first ready operation wins, in listed order when several are; the losers are
+// cancelled with nothing lost and no waiter left behind; on every runtime flavour.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <weft/channels/mpsc.hpp>
+#include <weft/channels/notify.hpp>
+#include <weft/channels/oneshot.hpp>
+#include <weft/channels/semaphore.hpp>
+#include <weft/runtime/runtime.hpp>
+#include <weft/runtime/select.hpp>
+#include <weft/runtime/time.hpp>
+
+#include "support/runtimes.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using weft::JoinHandle;
+using weft::Task;
+
+class SelectTest : public weft::test::AllRuntimes {};
+
+TEST_P(SelectTest, TheOperationThatCompletesWinsAndTheLosingReceiveKeepsItsMessage) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<int>(4);
+        auto [b_tx, b_rx] = weft::mpsc::channel<std::string>(4);
+        weft::spawn([](weft::mpsc::Sender<std::string> tx) -> Task<void> {
+            co_await weft::sleep(5ms);
+            (void)co_await tx.send("b wins");
+        }(b_tx)).detach();
+        auto r = co_await weft::select(a_rx.recv(), b_rx.recv(), weft::sleep(10s));
+        EXPECT_EQ(r.index(), 1u);
+        if (r.index() == 1) {
+            EXPECT_EQ(std::get<1>(r).value_or(""), "b wins");
+        }
+        // The receive on `a` lost: a message sent now goes to the next recv, not to a stale waiter.
+        EXPECT_TRUE(a_tx.try_send(7));
+        auto v = co_await a_rx.recv();
+        EXPECT_EQ(v.value_or(-1), 7);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);  // the losing sleep left the wheel
+}
+
+TEST_P(SelectTest, WhenSeveralAreReadyTheFirstListedWinsAndTheOthersKeepTheirValues) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<int>(4);
+        auto [b_tx, b_rx] = weft::mpsc::channel<int>(4);
+        EXPECT_TRUE(a_tx.try_send(1));
+        EXPECT_TRUE(b_tx.try_send(2));
+        auto r = co_await weft::select(b_rx.recv(), a_rx.recv());
+        EXPECT_EQ(r.index(), 0u);
+        EXPECT_EQ(std::get<0>(r).value_or(-1), 2);
+        auto left = a_rx.try_recv();
+        EXPECT_TRUE(left.has_value());
+        if (left) {
+            EXPECT_EQ(*left, 1);
+        }
+    }());
+}
+
+TEST_P(SelectTest, AClosedChannelAndATimer) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        { auto gone = std::move(tx); }
+        auto r = co_await weft::select(weft::sleep(10s), rx.recv());
+        EXPECT_EQ(r.index(), 1u);
+        EXPECT_FALSE(std::get<1>(r).has_value());  // closed: an empty optional
+
+        auto [tx2, rx2] = weft::mpsc::channel<int>(1);
+        auto t = co_await weft::select(rx2.recv(), weft::sleep(5ms));
+        EXPECT_EQ(t.index(), 1u);  // nothing arrived: the timer won
+        EXPECT_TRUE(std::holds_alternative<std::monostate>(t));
+        EXPECT_TRUE(tx2.try_send(3));  // the receiver still works after losing
+        auto v = co_await rx2.recv();
+        EXPECT_EQ(v.value_or(-1), 3);
+    }());
+}
+
+TEST_P(SelectTest, OverJoinHandlesOneshotsAndNotify) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        JoinHandle<int> slow = weft::spawn([]() -> Task<int> {
+            co_await weft::sleep(10s);
+            co_return 1;
+        }());
+        JoinHandle<int> quick = weft::spawn([]() -> Task<int> {
+            co_await weft::sleep(2ms);
+            co_return 2;
+        }());
+        auto r = co_await weft::select(slow, quick);
+        EXPECT_EQ(r.index(), 1u);
+        EXPECT_EQ(std::get<1>(r), 2);
+        slow.abort();
+
+        auto [otx, orx] = weft::oneshot::channel<int>();
+        weft::Notify notify;
+        weft::spawn([](weft::Notify& n) -> Task<void> {
+            co_await weft::sleep(2ms);
+            n.notify_one();
+        }(notify)).detach();
+        auto s = co_await weft::select(orx, notify.notified());
+        EXPECT_EQ(s.index(), 1u);
+        EXPECT_TRUE(otx.send(9));  // the oneshot receiver that lost is still usable
+        EXPECT_EQ(co_await orx, 9);
+    }());
+}
+
+TEST_P(SelectTest, ALosingAcquireGivesItsPlaceInLineBack) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        weft::Semaphore sem(0);
+        auto r = co_await weft::select(sem.acquire(1), weft::sleep(5ms));
+        EXPECT_EQ(r.index(), 1u);
+        // A later waiter gets the permit: nobody stale is ahead of it in line.
+        JoinHandle<bool> later = weft::spawn([](weft::Semaphore& sem) -> Task<bool> {
+            auto permit = co_await sem.acquire(1);
+            co_return true;
+        }(sem));
+        co_await weft::sleep(2ms);
+        sem.add_permits(1);
+        EXPECT_TRUE(co_await later);
+    }());
+}
+
+// Many tasks select between a shared data channel and their own timer, racing producers: every
+// message is received exactly once.
+TEST_P(SelectTest, RacingSelectsLoseAndDuplicateNothing) {
+    auto rt = make_runtime();
+    const int total = static_cast<int>(weft::test::scaled(20'000, 10));
+    const auto counts = rt->block_on([](int total) -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::mpsc::channel<int>(8);
+        weft::spawn([](weft::mpsc::Sender<int> tx, int total) -> Task<void> {
+            for (int i = 0; i < total; ++i) {
+                if (i % 128 == 0) co_await weft::sleep(1ms);
+                (void)co_await tx.send(i);
+            }
+        }(std::move(tx), total)).detach();
+        std::vector<int> seen(total, 0);
+        int timer_wins = 0;
+        for (;;) {
+            auto r = co_await weft::select(rx.recv(), weft::sleep(std::chrono::microseconds(200)));
+            if (r.index() == 1) {
+                ++timer_wins;
+                continue;
+            }
+            const std::optional<int>& v = std::get<0>(r);
+            if (!v) break;
+            seen[*v] += 1;
+        }
+        EXPECT_GT(timer_wins, 0);
+        co_return seen;
+    }(total));
+    int once = 0;
+    for (int c : counts) once += c == 1;
+    EXPECT_EQ(once, total);
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+TEST_P(SelectTest, AbortingATaskBlockedInSelectLeavesNothingBehind) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        JoinHandle<void> blocked = weft::spawn([](weft::mpsc::Receiver<int>& rx) -> Task<void> {
+            (void)co_await weft::select(rx.recv(), weft::sleep(1h));
+        }(rx));
+        co_await weft::sleep(5ms);
+        blocked.abort();
+        EXPECT_THROW(co_await blocked, weft::JoinError);
+        EXPECT_TRUE(tx.try_send(5));
+        auto v = co_await rx.recv();
+        EXPECT_EQ(v.value_or(-1), 5);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+WEFT_INSTANTIATE_ALL_RUNTIMES(SelectTest);
+
+}  // namespace
