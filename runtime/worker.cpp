@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "detail/backoff.hpp"
 #include "detail/context.hpp"
 #include "detail/coop.hpp"
 #include "detail/scheduler_impl.hpp"
@@ -17,6 +18,8 @@ constexpr std::uint32_t kInjectorInterval = 61;
 // Consecutive polls through the LIFO slot before its task goes to the back of the queue: the
 // message-passing fast path must not let two tasks ping-ponging starve the rest.
 constexpr std::uint32_t kMaxLifoPolls = 3;
+// Rounds a searcher keeps looking before it parks (the first few pause, the rest yield the core).
+constexpr unsigned kSearchSpins = 32;
 // Tasks taken from the injector at once when the local queue is empty.
 constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapacity / 2);
 }  // namespace
@@ -53,7 +56,7 @@ void Worker::run() {
     ctx.worker = this;
     ctx.scheduler = &scheduler_;
     while (!scheduler_.is_shutdown()) {
-        if (!run_one_round()) park();
+        if (!run_one_round() && !search_before_parking()) park();
     }
     ctx.worker = nullptr;
     ctx.scheduler = nullptr;
@@ -127,6 +130,25 @@ TaskHeader* Worker::steal_work() {
         }
     }
     return next_from_injector(true);
+}
+
+// A searcher that found nothing keeps looking for a few microseconds before it sleeps. Work often
+// arrives a moment later (a task spawning or waking others); meanwhile producers see a searcher
+// and skip the wake-up system call, and this worker skips the sleep and the wake-up latency. Only
+// searchers spin (at most half the workers), and not for long: an idle runtime still parks.
+bool Worker::search_before_parking() {
+    if (!is_searching_) return false;
+    for (unsigned spins = 0; spins < kSearchSpins; ++spins) {
+        if (scheduler_.is_shutdown()) return false;
+        backoff(spins);
+        TaskHeader* task = next_from_injector(true);
+        if (!task) task = steal_work();
+        if (task) {
+            run_task(task);
+            return true;
+        }
+    }
+    return false;
 }
 
 void Worker::run_task(TaskHeader* task) {

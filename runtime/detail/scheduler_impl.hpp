@@ -73,6 +73,7 @@ private:
     TaskHeader* next_task();
     TaskHeader* next_from_injector(bool fill_local);
     TaskHeader* steal_work();
+    bool search_before_parking();
     void run_task(TaskHeader* task);
     void poll(TaskHeader* task);
     void park();
