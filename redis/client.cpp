@@ -1,0 +1,150 @@
+#include "client.hpp"
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+namespace weft::redis {
+
+namespace {
+
+std::string host_port(const std::string& host, std::uint16_t port) {
+    // An IPv6 address gets brackets, so the port stays readable: [::1]:6379.
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+Client::Client(net::TcpStream stream, std::string peer, RespParserOptions options)
+    : stream_(std::move(stream)), parser_(options), peer_(std::move(peer)) {}
+
+Task<Client> Client::connect(std::string host, std::uint16_t port) {
+    std::string peer = host_port(host, port);
+    std::error_code failed;
+    std::optional<net::TcpStream> stream;
+    try {
+        // Bound first: g++ 12 destroys a temporary awaited in a co_await operand twice when the
+        // awaited operation throws.
+        Task<net::TcpStream> connecting = net::TcpStream::connect(std::move(host), port);
+        stream.emplace(co_await connecting);
+    } catch (const Error&) {
+        throw;
+    } catch (const std::system_error& e) {
+        failed = e.code();
+    }
+    if (failed) throw IoError(failed, "weft::redis: connecting to " + peer);
+    co_return Client(std::move(*stream), std::move(peer));
+}
+
+Task<Client> Client::connect(std::string_view url) {
+    // Copied into the coroutine: the task may be awaited after the caller's string is gone.
+    return connect_url(std::string(url));
+}
+
+Task<Client> Client::connect_url(std::string url) {
+    // Parsed here, inside the task, so a bad URL is thrown where the task is awaited.
+    ConnectionInfo info = parse_url(url);
+    Task<Client> connecting = connect(std::move(info));
+    Client client = co_await connecting;
+    co_return client;
+}
+
+Task<Client> Client::connect(ConnectionInfo info) {
+    Task<Client> connecting = connect(info.host, info.port);
+    Client client = co_await connecting;
+    // Not a conditional with a co_await in each branch, and each task bound before it is awaited:
+    // both forms are miscompiled by g++ 12 (see README).
+    if (info.password) {
+        Task<Value> auth = info.username ? client.command("AUTH", *info.username, *info.password)
+                                         : client.command("AUTH", *info.password);
+        const Value reply = co_await auth;
+        reply.throw_if_error();
+    }
+    if (info.database != 0) {
+        Task<Value> select = client.command("SELECT", info.database);
+        const Value reply = co_await select;
+        reply.throw_if_error();
+    }
+    co_return client;
+}
+
+void Client::close() noexcept {
+    stream_.close();
+    if (!failure_) {
+        failure_ = std::make_exception_ptr(IoError(std::make_error_code(std::errc::operation_canceled),
+                                                   "weft::redis: the connection to " + peer_ + " was closed"));
+    }
+}
+
+std::uint64_t Client::begin_command() {
+    if (busy_)
+        throw std::logic_error(
+            "weft::redis::Client: a command was started while another is in flight on the same Client (await "
+            "each call before the next; share a connection through the manager or a Mutex)");
+    out_.clear();
+    return ++generation_;
+}
+
+Client::InFlight::InFlight(Client& client, std::uint64_t generation) : client_(client) {
+    if (client.busy_)
+        throw std::logic_error("weft::redis::Client: a command was awaited while another is in flight");
+    if (generation != client.generation_)
+        throw std::logic_error(
+            "weft::redis::Client: a command was awaited after a later one was started (each call must be awaited "
+            "before the next call is made)");
+    client.throw_if_broken();
+    client.busy_ = true;
+}
+
+Client::InFlight::~InFlight() {
+    if (finished_) return;
+    // The call was cancelled where it waited.
+    client_.busy_ = false;
+    switch (phase_) {
+        case Phase::not_sent: break;  // nothing reached the server
+        case Phase::awaiting_reply: ++client_.owed_replies_; break;
+        case Phase::partly_sent:
+            if (!client_.failure_) {
+                client_.failure_ = std::make_exception_ptr(IoError(
+                    std::make_error_code(std::errc::operation_canceled),
+                    "weft::redis: a command to " + client_.peer_ +
+                        " was cancelled halfway through being written; the connection cannot be used"));
+            }
+            client_.stream_.close();
+            break;
+    }
+}
+
+std::optional<Value> Client::next_reply() {
+    for (;;) {
+        std::optional<Value> reply = parser_.next();
+        if (!reply || owed_replies_ == 0) return reply;
+        --owed_replies_;  // the reply of a call that was cancelled while waiting for it
+    }
+}
+
+void Client::received(std::size_t n) {
+    if (n == 0) {
+        parser_.check_end_of_stream();  // closed mid-reply, or a failed parser: its own error
+        throw IoError(make_error_code(Errc::connection_closed),
+                      "weft::redis: the server at " + peer_ + " closed the connection");
+    }
+    parser_.commit(n);
+}
+
+void Client::fail(std::exception_ptr error, const char* doing) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const Error&) {
+        failure_ = error;  // ProtocolError, IoError: already ours
+    } catch (const std::system_error& e) {
+        failure_ = std::make_exception_ptr(IoError(e.code(), std::string("weft::redis: ") + doing + " " + peer_));
+    } catch (...) {
+        failure_ = error;  // RuntimeShutdownError, std::bad_alloc: the connection's state is unknown
+    }
+    stream_.close();
+    std::rethrow_exception(failure_);
+}
+
+}  // namespace weft::redis

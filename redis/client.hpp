@@ -1,0 +1,287 @@
+// weft::redis::Client: one connection to a Redis server, on weft's TCP.
+//
+//   Client client = co_await Client::connect("127.0.0.1", 6379);
+//   // or: co_await Client::connect("redis://user:password@host:6379/2")   (AUTH and SELECT)
+//   co_await client.set("greeting", "hello", 10s);              // SET greeting hello PX 10000
+//   std::optional<std::string> v = co_await client.get("greeting");
+//   std::int64_t n = co_await client.incr("visits");
+//   Value reply = co_await client.command("HSET", "h", "field", 42);   // any command
+//
+// One command at a time: a Client is one connection used by one task, each call awaited before
+// the next starts. To share one connection between many tasks, hand it to the manager actor
+// (redis/manager.hpp), which pipelines their commands, or guard it with a weft::Mutex.
+//
+// Errors (all derive from weft::redis::Error, a std::system_error; see redis/errors.hpp):
+//   - ServerError: the server answered with an error reply (its text kept: "WRONGTYPE ...").
+//     The typed helpers (get, set, del, incr, ping) throw it. `command` does NOT: it returns the
+//     error reply as a Value of kind error, like any other reply, so a caller that runs arbitrary
+//     commands sees every reply; any accessor on that Value (as_string(), as_integer()...) throws
+//     it as a ServerError, and `throw_if_error()` does so explicitly. A server error leaves the
+//     connection usable.
+//   - IoError: the connection failed. code() is the errno of the failed call (ECONNREFUSED,
+//     ECONNRESET, EPIPE...), or Errc::connection_closed when the server closed the connection.
+//   - ProtocolError: the server sent bytes that are not RESP (or a hostile length).
+//   After an IoError or ProtocolError the connection is unusable: every later call fails at once
+//   with the same error (is_broken() says so), without touching the socket.
+//   - std::invalid_argument: a bad URL (from connect, when awaited) or a non-positive SET expiry
+//     (thrown by the call itself, before anything is sent).
+//   - std::logic_error: misuse, thrown by the call itself: starting a command while another one
+//     is still in flight on this Client.
+//
+// Cancellation: a call may be cancelled where it waits (its task aborted, or a weft::timeout
+// around it expired). Cancelled before any byte was sent, nothing happened. Cancelled while
+// waiting for its reply, the command was sent and may take effect; the reply is read and dropped
+// by the next call, so the connection stays in step. Cancelled halfway through writing the
+// command, the stream is beyond repair: the Client is broken (IoError, ECANCELED).
+//
+// Cost: each call encodes its command into a buffer the Client reuses, writes it with as few
+// system calls as the socket allows, and parses the reply straight out of the parser's receive
+// buffer (TcpStream::read into RespParser::prepare): no allocation per command beyond the
+// coroutine frame and the reply's Value.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "../runtime/net/tcp_stream.hpp"
+#include "../runtime/task.hpp"
+#include "detail/replies.hpp"
+#include "errors.hpp"
+#include "resp_encoder.hpp"
+#include "resp_parser.hpp"
+#include "url.hpp"
+#include "value.hpp"
+
+namespace weft::redis {
+
+class Client {
+public:
+    // Connects to `host` (a name, resolved off the worker threads, or an address) on `port`.
+    // Suspends until connected. Throws IoError (ECONNREFUSED, a resolver error...).
+    static Task<Client> connect(std::string host, std::uint16_t port);
+    // Connects to a `redis://[[user]:password@]host[:port][/db]` URL (redis/url.hpp), then sends
+    // AUTH if it has a password and SELECT if its database is not 0. Throws, when awaited,
+    // std::invalid_argument for a bad URL, IoError if the connection fails, ServerError if the
+    // server refuses AUTH (e.g. "WRONGPASS invalid username-password pair...") or SELECT.
+    static Task<Client> connect(std::string_view url);
+    static Task<Client> connect(ConnectionInfo info);
+
+    Client(Client&&) noexcept = default;
+    Client& operator=(Client&&) noexcept = default;
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+    ~Client() = default;
+
+    // ---- commands ---------------------------------------------------------------------------
+    // Each suspends until the reply has arrived. The arguments are encoded by the call itself,
+    // so they need not outlive it.
+
+    // Any command: `command("SET", key, value)`, numbers sent as decimal text. Yields the reply,
+    // an error reply included (see the top of this header).
+    template <CommandArg... Args>
+        requires(sizeof...(Args) > 0)
+    Task<Value> command(const Args&... args) {
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, args...);
+        return exchange(generation, detail::AsValue{});
+    }
+    // Any command given as a range of arguments, its name first (a std::vector<std::string>...).
+    // Throws std::invalid_argument for an empty range.
+    template <std::ranges::forward_range R>
+        requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
+    Task<Value> command(const R& args) {
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, args);
+        return exchange(generation, detail::AsValue{});
+    }
+
+    // GET key: the value, or std::nullopt if the key does not exist. ServerError if the key holds
+    // another type (WRONGTYPE).
+    Task<std::optional<std::string>> get(std::string_view key) {
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, "GET", key);
+        return exchange(generation, detail::AsOptionalString{});
+    }
+    // SET key value, with an expiry if given (sent as PX milliseconds; must be positive, else
+    // std::invalid_argument from the call).
+    Task<void> set(std::string_view key, std::string_view value,
+                   std::optional<std::chrono::milliseconds> expiry = std::nullopt) {
+        const std::uint64_t generation = begin_command();
+        detail::encode_set(out_, key, value, expiry);
+        return exchange(generation, detail::AsOk{});
+    }
+    // DEL key...: how many of the keys existed (and were removed).
+    template <CommandArg... Keys>
+        requires(sizeof...(Keys) > 0)
+    Task<std::int64_t> del(const Keys&... keys) {
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, "DEL", keys...);
+        return exchange(generation, detail::AsInteger{});
+    }
+    // INCR key: the value after the increment (a missing key counts from 0). ServerError if the
+    // value is not an integer ("ERR value is not an integer or out of range").
+    Task<std::int64_t> incr(std::string_view key) {
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, "INCR", key);
+        return exchange(generation, detail::AsInteger{});
+    }
+    // PING: "PONG".
+    Task<std::string> ping() {
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, "PING");
+        return exchange(generation, detail::AsString{});
+    }
+
+    // ---- pipelining (what the manager actor is built on) ------------------------------------
+    // Many commands encoded into one buffer (encode_command) go out in one write; their replies
+    // come back in the same order. Do not interleave these with the calls above while replies
+    // are outstanding: the calls above read the next reply as theirs.
+
+    // Writes `encoded` whole. Suspends while the socket has no room. Cancelled halfway, the
+    // Client is broken (see the top of this header).
+    Task<void> write_commands(std::string_view encoded);
+    // Reads the next `count` replies in order, calling `on_reply(Value&&)` for each as soon as it
+    // has been parsed (so early replies are handed on while later ones are still arriving).
+    // Suspends while replies are missing. On an IoError or ProtocolError the replies handed on so
+    // far stay handed on and the error is thrown; an exception from `on_reply` propagates and
+    // leaves the connection usable. Cancelled, it leaves the replies not yet handed on to the
+    // next read.
+    template <class OnReply>
+        requires std::invocable<OnReply&, Value&&>
+    Task<void> read_replies(std::size_t count, OnReply on_reply);
+
+    // ---- state ------------------------------------------------------------------------------
+
+    // True after an IoError or ProtocolError (or close()): every call now throws failure().
+    bool is_broken() const noexcept { return failure_ != nullptr; }
+    // The error that broke the connection, or null.
+    std::exception_ptr failure() const noexcept { return failure_; }
+    // "host:port" of the server, as connected to.
+    const std::string& peer() const noexcept { return peer_; }
+    // Closes the connection; later calls fail with IoError (ECANCELED). Must not be called while
+    // a call is in flight on this Client.
+    void close() noexcept;
+    // The socket, for tests and diagnostics.
+    const net::TcpStream& stream() const noexcept { return stream_; }
+
+private:
+    // How far a call got, for its cancellation (see the top of this header).
+    enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
+    class InFlight;
+
+    Client(net::TcpStream stream, std::string peer, RespParserOptions options = {});
+    static Task<Client> connect_url(std::string url);
+
+    // Starts a command: checks no other is in flight, clears out_, and numbers the command so
+    // the task it returns can tell it is still the latest one.
+    std::uint64_t begin_command();
+    template <class Convert>
+    Task<std::invoke_result_t<Convert&, Value&&>> exchange(std::uint64_t generation, Convert convert);
+
+    // The next reply not owed to a cancelled call, if the parser has a complete one.
+    std::optional<Value> next_reply();
+    // Where to read into, and how many bytes arrived (0: end of stream, which throws).
+    std::span<char> receive_space() { return parser_.prepare(kReadChunk); }
+    void received(std::size_t n);
+    // Records the error that broke the connection (an I/O error from the socket layer becomes
+    // an IoError naming what we were doing) and throws it.
+    [[noreturn]] void fail(std::exception_ptr error, const char* doing);
+    void throw_if_broken() const {
+        if (failure_) std::rethrow_exception(failure_);
+    }
+
+    static constexpr std::size_t kReadChunk = 16 * 1024;
+
+    net::TcpStream stream_;
+    RespParser parser_;
+    std::string out_;             // the command being sent; reused, so it stops allocating
+    std::string peer_;            // "host:port", for messages
+    std::exception_ptr failure_;  // set once the connection is unusable
+    std::uint64_t generation_ = 0;  // commands started (see begin_command)
+    std::uint64_t owed_replies_ = 0;  // replies of cancelled calls, dropped by the next read
+    bool busy_ = false;           // a call is in flight
+};
+
+// Marks a call in flight for its lifetime; if the call's frame is destroyed before it finished
+// (cancelled), records what that means for the connection (see the top of this header).
+class Client::InFlight {
+public:
+    InFlight(Client& client, std::uint64_t generation);
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+    ~InFlight();
+
+    void set_phase(Phase phase) noexcept { phase_ = phase; }
+    void finish() noexcept {
+        finished_ = true;
+        client_.busy_ = false;
+    }
+    [[noreturn]] void fail(std::exception_ptr error, const char* doing) {
+        finished_ = true;
+        client_.busy_ = false;
+        client_.fail(std::move(error), doing);
+    }
+
+private:
+    Client& client_;
+    Phase phase_ = Phase::not_sent;
+    bool finished_ = false;
+};
+
+template <class Convert>
+Task<std::invoke_result_t<Convert&, Value&&>> Client::exchange(std::uint64_t generation, Convert convert) {
+    InFlight flight(*this, generation);
+    std::optional<Value> reply;
+    const char* doing = "writing to";
+    try {
+        for (std::size_t written = 0; written < out_.size();) {
+            written += co_await stream_.write(std::string_view(out_).substr(written));
+            flight.set_phase(Phase::partly_sent);
+        }
+        flight.set_phase(Phase::awaiting_reply);
+        doing = "reading from";
+        for (;;) {
+            reply = next_reply();
+            if (reply) break;
+            const std::size_t n = co_await stream_.read(receive_space());
+            received(n);
+        }
+    } catch (...) {
+        flight.fail(std::current_exception(), doing);
+    }
+    flight.finish();
+    co_return convert(std::move(*reply));
+}
+
+template <class OnReply>
+    requires std::invocable<OnReply&, Value&&>
+Task<void> Client::read_replies(std::size_t count, OnReply on_reply) {
+    throw_if_broken();
+    for (std::size_t handed = 0; handed < count;) {
+        std::optional<Value> reply;
+        try {
+            reply = next_reply();
+            if (!reply) {
+                const std::size_t n = co_await stream_.read(receive_space());
+                received(n);
+            }
+        } catch (...) {
+            fail(std::current_exception(), "reading from");
+        }
+        if (reply) {
+            ++handed;
+            on_reply(std::move(*reply));
+        }
+    }
+}
+
+}  // namespace weft::redis

@@ -1,0 +1,42 @@
+// Where a Redis server is and how to log in to it, parsed from a `redis://` URL.
+//
+//   ConnectionInfo info = parse_url("redis://app:s3cret@cache.internal:6380/2");
+//   // info.host == "cache.internal", info.port == 6380, info.username == "app",
+//   // info.password == "s3cret", info.database == 2
+//
+// The form is `redis://[[user]:password@]host[:port][/db]`:
+//   - host: a name, an IPv4 address, or an IPv6 address in brackets (`redis://[::1]:6379`);
+//   - port: 1 to 65535, default 6379;
+//   - user and password: percent-encoded as in any URL (`p%40ss` is `p@ss`); `:password@` alone
+//     (no user) authenticates as Redis's default user, like `AUTH password`; a user without a
+//     password is rejected (Redis has no such login);
+//   - db: the database index SELECTed after connecting, default 0; `/` alone means 0.
+// Anything else (another scheme, `rediss://`, a query string, a fragment, a bad port or
+// database, a stray character) is std::invalid_argument with a message naming what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace weft::redis {
+
+inline constexpr std::uint16_t kDefaultPort = 6379;
+
+struct ConnectionInfo {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = kDefaultPort;
+    // AUTH is sent on connect when a password is set: `AUTH username password` with a username,
+    // `AUTH password` without.
+    std::optional<std::string> username;
+    std::optional<std::string> password;
+    // SELECTed on connect when not 0.
+    std::uint32_t database = 0;
+};
+
+// Parses a `redis://` URL (see the top of this header). Throws std::invalid_argument with a
+// message that names the problem and quotes the URL without its password.
+ConnectionInfo parse_url(std::string_view url);
+
+}  // namespace weft::redis
