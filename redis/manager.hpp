@@ -1,0 +1,273 @@
+// The manager actor: one task owns one Redis connection; any number of tasks talk to Redis through
+// cheap copies of its handle, and their commands are pipelined onto that one connection.
+//
+//   Client client = co_await Client::connect("127.0.0.1", 6379);
+//   auto [redis, manager_task] = weft::redis::spawn_manager(std::move(client), 128);
+//   weft::spawn([](Manager redis) -> Task<void> {        // a copy per task
+//       co_await redis.set("foo", "bar");
+//       std::optional<std::string> v = co_await redis.get("foo");
+//   }(redis));
+//   ...                                                   // drop every handle:
+//   co_await manager_task;                                // the manager ends once they are gone
+//
+// How it works (Tokio's tutorial pattern). A call encodes its command, makes a oneshot channel and
+// sends {command, oneshot sender} over a bounded mpsc channel (suspending while it is full: that
+// is the backpressure), then awaits the oneshot. The manager loop:
+//   n = co_await rx.recv_many(batch, max_batch)     every command queued right now, at once
+//   encode all n into one buffer, one write            (pipelined mode)
+//   read n replies in order, answering each oneshot as its reply is parsed
+// so a burst of commands from many tasks costs one write and a few reads, and the server answers
+// them back to back. ManagerOptions::Mode::sequential writes one command and reads its reply
+// before the next (the W6 benchmark's comparison).
+//
+// Failure: if the connection fails (an I/O error, a protocol error, the server closing it), the
+// error goes to every command in flight and to every command still queued; the channel is closed,
+// and from then on every call fails at once with the same error (is_failed()): no caller ever
+// hangs. The manager task then ends normally. A server error reply is not a failure: it goes to
+// its caller only (see below).
+//
+// A caller that gives up (its task aborted, its timeout expired) costs the manager nothing but
+// reading the reply: the command is still sent (it may already be on the wire), its reply is
+// read in order and dropped, and the callers after it get their own replies.
+//
+// Errors from the calls are the Client's (redis/client.hpp): ServerError from the typed helpers
+// (command() returns error replies as a Value), IoError or ProtocolError when the connection
+// failed; besides, weft::TimeoutError when a handle's timeout (with_timeout) expired, and IoError
+// with std::errc::operation_canceled when the manager task is gone without having failed (it was
+// aborted, or the runtime shut down).
+//
+// Handles: copy one per task; copying is two atomic increments. A handle may be shared by
+// reference between tasks too (the calls do not modify it) as long as it outlives their awaits.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "../channels/mpsc.hpp"
+#include "../channels/oneshot.hpp"
+#include "../runtime/errors.hpp"
+#include "../runtime/join_handle.hpp"
+#include "../runtime/runtime.hpp"
+#include "../runtime/task.hpp"
+#include "../runtime/time.hpp"
+#include "../runtime/timeout.hpp"
+#include "client.hpp"
+#include "detail/replies.hpp"
+#include "errors.hpp"
+#include "resp_encoder.hpp"
+#include "value.hpp"
+
+namespace weft::redis {
+
+struct ManagerOptions {
+    enum class Mode : std::uint8_t {
+        pipelined,   // drain every queued command, write them in one buffer, read the replies in order
+        sequential,  // write one command, read its reply, then the next
+    };
+    Mode mode = Mode::pipelined;
+    // Most commands taken from the channel (and written) in one go. Must be at least 1.
+    std::size_t max_batch = 512;
+};
+
+namespace detail {
+
+// The manager's answer: the reply, or the error that failed the connection.
+struct ManagerOutcome {
+    explicit ManagerOutcome(Value v) noexcept : value(std::move(v)) {}
+    explicit ManagerOutcome(std::exception_ptr e) noexcept : error(std::move(e)) {}
+    Value value;
+    std::exception_ptr error;
+};
+
+// One queued command. A constructor, not an aggregate: g++ 12 miscompiles aggregate temporaries
+// in a co_await operand (see README).
+class ManagerRequest {
+public:
+    ManagerRequest(std::string encoded, oneshot::Sender<ManagerOutcome> reply) noexcept
+        : encoded(std::move(encoded)), reply(std::move(reply)) {}
+    std::string encoded;  // the command, RESP-encoded by the caller
+    oneshot::Sender<ManagerOutcome> reply;
+};
+
+// What the manager tells every handle: whether the connection failed, and with which error.
+//
+// Protocol: only the manager writes, once: it stores `failure_`, then sets `failed_` with a
+// release store, before it closes the channel. A handle that loads `failed_` true (acquire, pairs
+// with that store) may read `failure_`, which never changes again. A handle that loads false
+// sends its command; if the manager failed meanwhile, the closed channel or the error answer
+// tells it, so nothing depends on seeing the flag early.
+class ManagerState {
+public:
+    void fail(std::exception_ptr error) noexcept {
+        failure_ = std::move(error);
+        failed_.store(true, std::memory_order_release);  // publishes failure_ (see above)
+    }
+    std::exception_ptr failure() const noexcept {
+        // acquire: pairs with the release store in fail(), so failure_ is complete.
+        return failed_.load(std::memory_order_acquire) ? failure_ : nullptr;
+    }
+
+private:
+    std::exception_ptr failure_;
+    std::atomic<bool> failed_{false};
+};
+
+// The manager task's body (see the top of this header).
+Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, std::shared_ptr<ManagerState> state,
+                       ManagerOptions options);
+
+// The error a call gets when the manager is gone: its failure, or "stopped" if it did not fail.
+[[noreturn]] void throw_manager_gone(const ManagerState& state);
+
+}  // namespace detail
+
+struct SpawnedManager;
+class Manager;
+
+// A handle on the manager: every call sends one command to the manager task and suspends until
+// its reply (or the connection's failure) comes back.
+class Manager {
+public:
+    // Any command; yields its reply, an error reply included (as Client::command does).
+    template <CommandArg... Args>
+        requires(sizeof...(Args) > 0)
+    Task<Value> command(const Args&... args) {
+        std::string encoded;
+        encode_command(encoded, args...);
+        return call(std::move(encoded), detail::AsValue{});
+    }
+    template <std::ranges::forward_range R>
+        requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
+    Task<Value> command(const R& args) {
+        std::string encoded;
+        encode_command(encoded, args);
+        return call(std::move(encoded), detail::AsValue{});
+    }
+    // As Client::get, set, del, incr and ping.
+    Task<std::optional<std::string>> get(std::string_view key) {
+        std::string encoded;
+        encode_command(encoded, "GET", key);
+        return call(std::move(encoded), detail::AsOptionalString{});
+    }
+    Task<void> set(std::string_view key, std::string_view value,
+                   std::optional<std::chrono::milliseconds> expiry = std::nullopt) {
+        std::string encoded;
+        detail::encode_set(encoded, key, value, expiry);
+        return call(std::move(encoded), detail::AsOk{});
+    }
+    template <CommandArg... Keys>
+        requires(sizeof...(Keys) > 0)
+    Task<std::int64_t> del(const Keys&... keys) {
+        std::string encoded;
+        encode_command(encoded, "DEL", keys...);
+        return call(std::move(encoded), detail::AsInteger{});
+    }
+    Task<std::int64_t> incr(std::string_view key) {
+        std::string encoded;
+        encode_command(encoded, "INCR", key);
+        return call(std::move(encoded), detail::AsInteger{});
+    }
+    Task<std::string> ping() {
+        std::string encoded;
+        encode_command(encoded, "PING");
+        return call(std::move(encoded), detail::AsString{});
+    }
+
+    // A copy of this handle whose calls give up after `limit`, counted from the call: waiting
+    // for room in the channel and waiting for the reply both count. A call that gives up throws
+    // weft::TimeoutError; its command may still run on the server (it may already have been
+    // sent), and the manager drops its reply when it arrives. `limit` must be positive (else
+    // std::invalid_argument).
+    Manager with_timeout(Clock::duration limit) const {
+        if (limit <= Clock::duration::zero()) throw std::invalid_argument("weft::redis: a timeout must be positive");
+        Manager copy(*this);
+        copy.timeout_ = limit;
+        return copy;
+    }
+    // A copy of this handle without a timeout.
+    Manager without_timeout() const {
+        Manager copy(*this);
+        copy.timeout_.reset();
+        return copy;
+    }
+    std::optional<Clock::duration> timeout() const noexcept { return timeout_; }
+
+    // True once the connection failed: every call now throws failure().
+    bool is_failed() const noexcept { return state_->failure() != nullptr; }
+    std::exception_ptr failure() const noexcept { return state_->failure(); }
+
+private:
+    friend SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options);
+    Manager(mpsc::Sender<detail::ManagerRequest> tx, std::shared_ptr<detail::ManagerState> state) noexcept
+        : tx_(std::move(tx)), state_(std::move(state)) {}
+
+    template <class Convert>
+    Task<std::invoke_result_t<Convert&, Value&&>> call(std::string encoded, Convert convert);
+
+    mpsc::Sender<detail::ManagerRequest> tx_;
+    std::shared_ptr<detail::ManagerState> state_;
+    std::optional<Clock::duration> timeout_;
+};
+
+// What spawn_manager returns: the first handle, and the manager task. The task ends once every
+// handle is gone and every queued command was answered (or once the connection failed and every
+// queued command got the error); awaiting it never throws but for JoinError (aborted).
+struct SpawnedManager {
+    Manager manager;
+    JoinHandle<void> task;
+};
+
+// Spawns the manager task on the current runtime; it takes ownership of `client`. `capacity`:
+// how many commands may wait in the channel before callers suspend (std::invalid_argument if 0);
+// `options.max_batch` 0 is std::invalid_argument too. Call from inside a runtime (a task, or
+// block_on's thread), else std::logic_error.
+SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options = {});
+
+template <class Convert>
+Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(std::string encoded, Convert convert) {
+    if (std::exception_ptr failed = state_->failure()) std::rethrow_exception(failed);  // fail fast
+    auto [reply_tx, reply_rx] = oneshot::channel<detail::ManagerOutcome>();
+    detail::ManagerRequest request(std::move(encoded), std::move(reply_tx));
+    std::optional<detail::ManagerOutcome> outcome;
+    bool sender_dropped = false;
+    if (!timeout_) {
+        SendResult<detail::ManagerRequest> sent = co_await tx_.send(std::move(request));
+        if (!sent) detail::throw_manager_gone(*state_);
+        try {
+            outcome.emplace(co_await reply_rx);
+        } catch (const oneshot::RecvError&) {
+            sender_dropped = true;  // the manager's frame was destroyed with our command in it
+        }
+    } else {
+        const Clock::time_point deadline = Clock::now() + *timeout_;
+        TimeoutResult<SendResult<detail::ManagerRequest>> sent =
+            co_await weft::timeout_at(deadline, tx_.send(std::move(request)));
+        if (sent.timed_out()) throw TimeoutError();
+        if (!*sent) detail::throw_manager_gone(*state_);
+        // Bound first: g++ 12 destroys an awaited temporary twice when its await throws (RecvError).
+        auto receiving = weft::timeout_at(deadline, reply_rx);
+        std::optional<TimeoutResult<detail::ManagerOutcome>> got;
+        try {
+            got.emplace(co_await receiving);
+        } catch (const oneshot::RecvError&) {
+            sender_dropped = true;
+        }
+        if (got && got->timed_out()) throw TimeoutError();
+        if (got) outcome.emplace(std::move(**got));
+    }
+    if (sender_dropped || !outcome) detail::throw_manager_gone(*state_);
+    if (outcome->error) std::rethrow_exception(outcome->error);
+    co_return convert(std::move(outcome->value));
+}
+
+}  // namespace weft::redis
