@@ -88,9 +88,12 @@ public:
         return ReadyEvent{static_cast<std::uint32_t>(cur >> 32), bits};
     }
 
-    // After EAGAIN: forget the readable/writable bit of `ev`, unless a newer event arrived.
+    // After EAGAIN: forget the bits of `ev`, unless a newer event arrived. Hang-up and error bits
+    // go too: the call just proved the socket can still block, so they were stale (epoll reports
+    // HUP for a socket that is not connected yet, say); a real hang-up makes the call return 0
+    // or an error, never EAGAIN. Only kShutdown is final.
     void clear_readiness(ReadyEvent ev) noexcept {
-        const std::uint32_t clear = ev.ready & (ready::kReadable | ready::kWritable);
+        const std::uint32_t clear = ev.ready & ~ready::kShutdown;
         std::uint64_t cur = readiness_.load(std::memory_order_acquire);
         while (static_cast<std::uint32_t>(cur >> 32) == ev.tick) {
             if (readiness_.compare_exchange_weak(cur, cur & ~std::uint64_t{clear}, std::memory_order_acq_rel,

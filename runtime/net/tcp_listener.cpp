@@ -31,7 +31,8 @@ Task<Accepted> TcpListener::accept() {
     });
     TcpStream stream(static_cast<int>(fd));
     stream.set_nodelay(true);
-    co_return Accepted{std::move(stream), SocketAddress::from_native(reinterpret_cast<sockaddr*>(&peer), len)};
+    Accepted accepted(std::move(stream), SocketAddress::from_native(reinterpret_cast<sockaddr*>(&peer), len));
+    co_return accepted;
 }
 
 SocketAddress TcpListener::local_addr() const {

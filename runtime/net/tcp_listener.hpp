@@ -21,6 +21,9 @@
 namespace weft::net {
 
 struct Accepted {
+    // A constructor, not an aggregate: g++ 12 destroys a brace-initialised aggregate temporary in
+    // a co_return or co_await before moving from it (see README), which would close the socket.
+    Accepted(TcpStream s, SocketAddress p) noexcept : stream(std::move(s)), peer(p) {}
     TcpStream stream;
     SocketAddress peer;
 };

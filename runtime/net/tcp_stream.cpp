@@ -70,17 +70,28 @@ Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port) {
 Task<TcpStream> TcpStream::connect(SocketAddress address) {
     const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw_errno(errno, "weft: socket");
-    TcpStream stream(fd);  // owns fd from here
     const std::string what = "weft: connect to " + address.to_string();
-    if (::connect(fd, address.native(), address.native_len()) < 0) {
-        if (errno != EINPROGRESS) throw_errno(errno, what);
-        // Writable once the handshake finished, either way; SO_ERROR says which way.
+    // Register only once the connection is under way: epoll reports a socket that is not yet
+    // connected as hung up, and that stale edge must not be the first thing the reactor sees.
+    const int rc = ::connect(fd, address.native(), address.native_len());
+    const int connect_errno = errno;
+    TcpStream stream(fd);  // owns fd from here (closes it if registration fails)
+    if (rc < 0) {
+        if (connect_errno != EINPROGRESS) throw_errno(connect_errno, what);
+        // Writable once the handshake finished, either way: SO_ERROR says which way, and a
+        // socket that still has no peer is still connecting (a stale edge woke us): wait on.
         auto connected = [fd]() -> ssize_t {
             int err = 0;
             socklen_t len = sizeof err;
             if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -1;
-            if (err == 0) return 0;
-            errno = err;
+            if (err != 0) {
+                errno = err;
+                return -1;
+            }
+            sockaddr_storage peer{};
+            socklen_t peer_len = sizeof peer;
+            if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) return 0;
+            if (errno == ENOTCONN) errno = EAGAIN;
             return -1;
         };
         std::error_code failed;
@@ -91,16 +102,6 @@ Task<TcpStream> TcpStream::connect(SocketAddress address) {
             failed = e.code();
         }
         if (failed) throw std::system_error(failed, what);  // name the address in the message
-    }
-    // A refused connection can also surface as writable with SO_ERROR cleared on some kernels:
-    // getpeername is the definitive check.
-    sockaddr_storage peer{};
-    socklen_t len = sizeof peer;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) < 0) {
-        int err = 0;
-        socklen_t elen = sizeof err;
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-        throw_errno(err ? err : ENOTCONN, what);
     }
     stream.set_nodelay(true);
     co_return stream;
