@@ -116,6 +116,32 @@ Client::InFlight::~InFlight() {
     }
 }
 
+Task<void> Client::write_commands(std::string_view encoded) {
+    throw_if_broken();
+    std::size_t written = 0;
+    // Cancelled halfway through, the stream holds part of a command: nothing can follow it.
+    struct PartialWriteGuard {
+        Client& client;
+        const std::size_t& written;
+        std::size_t size;
+        bool done = false;
+        ~PartialWriteGuard() {
+            if (done || written == 0 || written == size || client.failure_) return;
+            client.failure_ = std::make_exception_ptr(
+                IoError(std::make_error_code(std::errc::operation_canceled),
+                        "weft::redis: a write to " + client.peer_ + " was cancelled halfway; the connection cannot be used"));
+            client.stream_.close();
+        }
+    } guard{*this, written, encoded.size()};
+    try {
+        while (written < encoded.size()) written += co_await stream_.write(encoded.substr(written));
+    } catch (...) {
+        guard.done = true;
+        fail(std::current_exception(), "writing to");
+    }
+    guard.done = true;
+}
+
 std::optional<Value> Client::next_reply() {
     for (;;) {
         std::optional<Value> reply = parser_.next();
