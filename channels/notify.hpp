@@ -62,7 +62,8 @@ public:
     // `co_await notify.notified()`: completes when a stored permit is consumed, when notify_one()
     // picks this waiter, or when notify_waiters() is called after this awaitable was created.
     // Suspends until then (or yields first, when the task's cooperative budget is spent). Yields
-    // nothing. The awaitable may be created ahead of the co_await (see above); it is not movable.
+    // nothing. The awaitable may be created ahead of the co_await (see above); it is not movable,
+    // and is awaited once (ask for a new one for the next wait).
     Notified notified() noexcept;
 
     // Wakes the longest-waiting task, or stores one permit if nobody waits (at most one is stored).

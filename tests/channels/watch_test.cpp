@@ -216,6 +216,22 @@ TEST_P(WatchTest, SenderClosedCompletesOnceEveryReceiverIsGone) {
     }());
 }
 
+TEST_P(WatchTest, AnAbortedClosedWaiterLeavesNoWaiterAndOthersStillComplete) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        JoinHandle<void> doomed = weft::spawn([](Sender<int>& tx) -> Task<void> { co_await tx.closed(); }(tx));
+        co_await settle();
+        JoinHandle<void> behind = weft::spawn([](Sender<int>& tx) -> Task<void> { co_await tx.closed(); }(tx));
+        co_await settle();
+        doomed.abort();
+        EXPECT_TRUE(co_await was_aborted(doomed));
+        EXPECT_FALSE(behind.is_finished());
+        { auto gone = std::move(rx); }  // wakes the remaining waiter (and touches no dead one)
+        co_await behind;
+    }());
+}
+
 TEST_P(WatchTest, AnAbortedChangedLeavesNoWaiterAndMissesNoChange) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
