@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "detail/backoff.hpp"
+#include "detail/backoff.hpp"  // cpu_relax
 #include "detail/context.hpp"
 #include "detail/coop.hpp"
 #include "detail/scheduler_impl.hpp"
@@ -18,8 +18,11 @@ constexpr std::uint32_t kInjectorInterval = 61;
 // Consecutive polls through the LIFO slot before its task goes to the back of the queue: the
 // message-passing fast path must not let two tasks ping-ponging starve the rest.
 constexpr std::uint32_t kMaxLifoPolls = 3;
-// Rounds a searcher keeps looking before it parks (the first few pause, the rest yield the core).
+// Rounds a searcher keeps looking before it parks, pausing between them (a few microseconds in
+// all). Never sched_yield here: on a loaded machine that hands the core away for a whole time
+// slice, which costs an I/O-bound task far more than parking does.
 constexpr unsigned kSearchSpins = 32;
+constexpr unsigned kPausesPerSpin = 8;
 // Tasks taken from the injector at once when the local queue is empty.
 constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapacity / 2);
 }  // namespace
@@ -140,7 +143,7 @@ bool Worker::search_before_parking() {
     if (!is_searching_) return false;
     for (unsigned spins = 0; spins < kSearchSpins; ++spins) {
         if (scheduler_.is_shutdown()) return false;
-        backoff(spins);
+        for (unsigned i = 0; i < kPausesPerSpin; ++i) cpu_relax();
         TaskHeader* task = next_from_injector(true);
         if (!task) task = steal_work();
         if (task) {
