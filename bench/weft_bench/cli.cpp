@@ -78,6 +78,9 @@ void add_workload_options(CLI::App* sub, std::string_view id, RunOptions& o) {
             ->delimiter(',')
             ->check(CLI::IsMember({"mutex", "sequential", "pipelined"}))
             ->capture_default_str();
+        sub->add_flag("!--no-baseline", o.baseline,
+                      "Skip the reference row (runtime redis_benchmark_c1: redis-benchmark -c 1 -P 64 on the same "
+                      "server, its SET/GET mix)");
     }
     add_common(sub, o.workers, o.reps, reps_help);
 }

@@ -16,9 +16,8 @@ const std::vector<Workload>& all_workloads() {
         {"W3", "spawn_many", "one task spawns T trivial tasks and awaits every join handle", &run_spawn_many, {}},
         {"W4", "ping_pong", "two tasks bounce a token through two capacity-1 mpsc channels", &run_ping_pong, {}},
         {"W5", "yield_many", "2 x workers tasks each yield Y times", &run_yield_many, {}},
-        // Register the runner here once redis/ exists.
-        {"W6", "redis_actor", "M clients, SET/GET through one manager task owning one redis connection", nullptr,
-         "W6 needs the redis client (not built yet)"},
+        {"W6", "redis_actor", "M clients, SET/GET through one manager task owning one redis connection",
+         &run_redis_actor, {}},
     };
     return workloads;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -15,8 +16,10 @@
 #include "../workloads/mpsc_throughput.hpp"
 #include "../workloads/oneshot_roundtrip.hpp"
 #include "../workloads/ping_pong.hpp"
+#include "../workloads/redis_actor.hpp"
 #include "../workloads/spawn_many.hpp"
 #include "../workloads/yield_many.hpp"
+#include "../../tests/support/redis_server.hpp"
 
 namespace weft::bench {
 namespace {
@@ -126,6 +129,41 @@ std::vector<ResultRow> run_yield_many(const RunOptions& o) {
     // Operations: every yield of every task.
     const auto run = on(runtime, [tasks](std::uint64_t y) { return workloads::yield_many(tasks, y); });
     return {{"W5_yield_many", params, "weft", measure(o.reps, o.yields, tasks * o.yields, run, "W5 " + params)}};
+}
+
+std::vector<ResultRow> run_redis_actor(const RunOptions& o) {
+    if (!test::RedisServer::is_installed())
+        throw std::runtime_error("W6 needs redis-server (apt-get install redis-server, or set WEFT_REDIS_SERVER)");
+    test::RedisServer server;  // a private one on a free port, stopped when we return
+    std::cerr << "weft-bench: W6 against redis-server on 127.0.0.1:" << server.port() << "\n";
+    Runtime runtime = make_runtime(o.workers);
+    std::vector<ResultRow> rows;
+    for (const std::string& name : o.variants) {
+        const std::optional<workloads::RedisVariant> variant = workloads::parse_redis_variant(name);
+        if (!variant) throw std::runtime_error("W6: unknown variant '" + name + "'");
+        for (const std::size_t clients : o.clients) {
+            const int m = static_cast<int>(clients);
+            const std::string params = "variant=" + name + ";" + params_label({{"M", clients}}, o.workers);
+            const auto run = on(runtime, [&](std::uint64_t n) {
+                return workloads::redis_actor(*variant, server.port(), m, n);
+            });
+            rows.push_back({"W6_redis_actor", params, "weft",
+                            measure(o.reps, o.operations, workloads::redis_actor_expected(m, o.operations), run,
+                                    "W6 " + params)});
+        }
+    }
+    if (o.baseline) {
+        // The server's own limit on one connection with 64-deep pipelining, as redis-benchmark
+        // reports it (its SET/GET mix), over the same number of requests of each kind.
+        std::cerr << "weft-bench: W6 reference redis-benchmark -c 1 -P 64 ..." << std::flush;
+        (void)workloads::run_redis_benchmark(server.port(), std::max<std::uint64_t>(o.operations / 10, 1));
+        std::vector<double> rates;
+        for (std::size_t r = 0; r < o.reps; ++r) rates.push_back(workloads::run_redis_benchmark(server.port(), o.operations).mixed());
+        const Summary summary = summarize(std::move(rates));
+        std::cerr << " " << static_cast<std::uint64_t>(summary.median) << " ops/s\n";
+        rows.push_back({"W6_redis_actor", "P=64", "redis_benchmark_c1", summary});
+    }
+    return rows;
 }
 
 }  // namespace weft::bench

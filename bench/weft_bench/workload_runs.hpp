@@ -18,6 +18,9 @@ std::vector<ResultRow> run_oneshot_roundtrip(const RunOptions& options);  // W2,
 std::vector<ResultRow> run_spawn_many(const RunOptions& options);         // W3
 std::vector<ResultRow> run_ping_pong(const RunOptions& options);          // W4
 std::vector<ResultRow> run_yield_many(const RunOptions& options);         // W5
+// W6: one row per (variant, M) against a redis-server it starts on a free loopback port, and a
+// reference row (redis-benchmark -c 1 -P 64, its SET/GET mix) unless options.baseline is off.
+std::vector<ResultRow> run_redis_actor(const RunOptions& options);
 
 // The params column: `P=1;C=128`, with `;workers=N` appended when N is not BENCHMARKS.md's 2, so
 // figures measured on another worker count never line up with the standard ones by mistake.

@@ -171,6 +171,26 @@ TEST_P(ClientTest, IncrOnTextIsAServerErrorWithTheServersTextAndTheConnectionSta
     }(port(), key("text")));
 }
 
+// The way most callers will write it: the call awaited directly inside a try block.
+TEST_P(ClientTest, AServerErrorCanBeCaughtAroundTheAwaitItself) {
+    auto rt = make_runtime();
+    const int caught_errors = rt->block_on([](std::uint16_t port, std::string k) -> Task<int> {
+        Client c = co_await Client::connect("127.0.0.1", port);
+        co_await c.set(k, "text");
+        int errors = 0;
+        for (int i = 0; i < 3; ++i) {
+            try {
+                (void)co_await c.incr(k);
+            } catch (const ServerError& e) {
+                errors += e.prefix() == "ERR" ? 1 : 0;
+            }
+        }
+        co_await c.del(k);
+        co_return errors;
+    }(port(), key("text")));
+    EXPECT_EQ(caught_errors, 3);
+}
+
 TEST_P(ClientTest, GetOnAListIsWrongType) {
     auto rt = make_runtime();
     rt->block_on([](std::uint16_t port, std::string k) -> Task<void> {
