@@ -60,9 +60,10 @@ private:
 // Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
 // (>= 0 done; -1 with errno). Completes with that result, or an errno.
 //
-// Readiness first: the syscall runs only when the reactor says the socket is ready (or was never
-// seen not ready); an EAGAIN clears that readiness unless a newer event arrived meanwhile (see
-// ScheduledIo), so an edge that lands between the failed call and the wait is not lost.
+// Readiness first: the syscall runs only when the reactor says the socket is ready; an EAGAIN (or
+// a short read or write, for ops that say their `size`) clears that readiness unless a newer event
+// arrived meanwhile (see ScheduledIo), so an edge that lands between the call and the wait is not
+// lost.
 template <class Op>
 class IoAwaiter final : public Pollable {
 public:
@@ -105,6 +106,12 @@ private:
             const ssize_t n = op_();
             if (n >= 0) {
                 result_ = n;
+                // A short transfer drained the socket (or filled its send buffer): the next call
+                // would only get EAGAIN, so forget the readiness now and save that system call.
+                // Not for 0 (end of stream stays ready), and skipped if a newer edge arrived.
+                if constexpr (requires { op_.size; }) {
+                    if (n > 0 && static_cast<std::size_t>(n) < op_.size) io.clear_readiness(*ev);
+                }
                 return true;
             }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
