@@ -107,10 +107,10 @@ private:
             if (n >= 0) {
                 result_ = n;
                 // A short transfer drained the socket (or filled its send buffer): the next call
-                // would only get EAGAIN, so forget the readiness now and save that system call.
-                // Not for 0 (end of stream stays ready), and skipped if a newer edge arrived.
+                // would only get EAGAIN, so forget the readiness now and save that system call
+                // (not for 0, nor with a hang-up pending: see clear_after_short_transfer).
                 if constexpr (requires { op_.size; }) {
-                    if (n > 0 && static_cast<std::size_t>(n) < op_.size) io.clear_readiness(*ev);
+                    if (n > 0 && static_cast<std::size_t>(n) < op_.size) io.clear_after_short_transfer(*ev);
                 }
                 return true;
             }

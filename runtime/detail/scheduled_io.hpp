@@ -92,8 +92,19 @@ public:
     // go too: the call just proved the socket can still block, so they were stale (epoll reports
     // HUP for a socket that is not connected yet, say); a real hang-up makes the call return 0
     // or an error, never EAGAIN. Only kShutdown is final.
-    void clear_readiness(ReadyEvent ev) noexcept {
-        const std::uint32_t clear = ev.ready & ~ready::kShutdown;
+    void clear_readiness(ReadyEvent ev) noexcept { clear_bits(ev, ev.ready & ~ready::kShutdown); }
+
+    // After a short read or write (the socket was drained, or its send buffer filled): forget the
+    // readable or writable bit of `ev` unless a newer event arrived. A pending hang-up or error
+    // keeps everything: a short read may have taken the last bytes before end of stream, and the
+    // edge that said so will not come again.
+    void clear_after_short_transfer(ReadyEvent ev) noexcept {
+        if (ev.ready & (ready::kReadClosed | ready::kWriteClosed | ready::kError | ready::kShutdown)) return;
+        clear_bits(ev, ev.ready & (ready::kReadable | ready::kWritable));
+    }
+
+private:
+    void clear_bits(ReadyEvent ev, std::uint32_t clear) noexcept {
         std::uint64_t cur = readiness_.load(std::memory_order_acquire);
         while (static_cast<std::uint32_t>(cur >> 32) == ev.tick) {
             if (readiness_.compare_exchange_weak(cur, cur & ~std::uint64_t{clear}, std::memory_order_acq_rel,
@@ -102,6 +113,7 @@ public:
         }
     }
 
+public:
     // Drops the wakers (a waiting operation was cancelled and will not come back for them).
     void clear_waker(Interest interest) noexcept {
         Waker dropped;

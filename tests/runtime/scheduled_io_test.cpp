@@ -52,6 +52,23 @@ TEST(ScheduledIo, ClearingAfterEagainForgetsStaleHangUpAndErrorBits) {
     EXPECT_FALSE(io.ready_now(Interest::write));
 }
 
+TEST(ScheduledIo, AShortTransferForgetsReadinessButNeverAPendingHangUp) {
+    ScheduledIo io(-1);
+    io.set_readiness(ready::kReadable);
+    auto ev = io.ready_now(Interest::read);
+    ASSERT_TRUE(ev);
+    io.clear_after_short_transfer(*ev);  // drained: the next read waits for the next edge
+    EXPECT_FALSE(io.ready_now(Interest::read));
+
+    // The last bytes and the peer's FIN: a short read took the bytes, and the end of stream must
+    // still be seen by the next read (its edge will not come again).
+    io.set_readiness(ready::kReadable | ready::kReadClosed);
+    ev = io.ready_now(Interest::read);
+    ASSERT_TRUE(ev);
+    io.clear_after_short_transfer(*ev);
+    EXPECT_TRUE(io.ready_now(Interest::read));
+}
+
 TEST(ScheduledIo, AnEdgeBetweenEagainAndTheClearIsNotLost) {
     ScheduledIo io(-1);
     io.set_readiness(ready::kReadable);

@@ -126,6 +126,24 @@ TEST_P(TcpTest, APeerThatClosesGivesEndOfStreamAndReadExactReportsIt) {
     }());
 }
 
+TEST_P(TcpTest, AShortReadOfTheLastBytesStillSeesEndOfStream) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+        TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
+        {
+            Accepted a = co_await listener.accept();
+            co_await a.stream.write_all("ten bytes!");
+        }  // closed: FIN right behind the data
+        co_await weft::sleep(5ms);  // both have arrived
+        char buf[100];
+        const std::size_t first = co_await s.read(std::span<char>(buf, 100));  // short: 10 of 100
+        EXPECT_EQ(std::string(buf, first), "ten bytes!");
+        const std::size_t second = co_await s.read(std::span<char>(buf, 100));
+        EXPECT_EQ(second, 0u);  // end of stream, not a wait for an edge that already came
+    }());
+}
+
 TEST_P(TcpTest, AResetIsAnErrorWithItsErrno) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
