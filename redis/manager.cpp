@@ -1,5 +1,7 @@
 #include "manager.hpp"
 
+#include "../runtime/yield.hpp"
+
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -39,7 +41,7 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
         try {
             if (options.mode == ManagerOptions::Mode::pipelined) {
                 out.clear();
-                for (const ManagerRequest& r : batch) out += r.encoded;
+                for (const ManagerRequest& r : batch) out += r.encoded.view();
                 // Each task bound before it is awaited: g++ 12 destroys an awaited temporary twice
                 // when its await throws (see README).
                 Task<void> writing = client.write_commands(out);
@@ -48,7 +50,7 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
                 co_await reading;
             } else {
                 for (const ManagerRequest& r : batch) {
-                    Task<void> writing = client.write_commands(r.encoded);
+                    Task<void> writing = client.write_commands(r.encoded.view());
                     co_await writing;
                     Task<void> reading = client.read_replies(1, answer);
                     co_await reading;
@@ -61,6 +63,11 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
             // Published before the channel closes, so a call that finds it closed finds the error.
             state->fail(failure);
             answer_with_error(batch, answered, failure);
+        } else if (n > 1) {
+            // The callers just answered are queued on this worker: let them run and send their
+            // next commands before draining the channel, so the next batch is whole rather than
+            // the first few (one write, one round trip for all of them).
+            co_await yield_now();
         }
     }
     // The connection failed. New sends fail from now on (callers waiting for room wake and fail);

@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -89,13 +90,56 @@ struct ManagerOutcome {
     std::exception_ptr error;
 };
 
+// One command's RESP bytes, stored inline when short (a GET or SET of short keys and values is
+// well under kInline bytes), so a call costs no allocation for them; longer ones go to the heap.
+class EncodedCommand {
+public:
+    static constexpr std::size_t kInline = 112;
+
+    explicit EncodedCommand(std::string_view bytes) : size_(bytes.size()) {
+        char* to = inline_;
+        if (size_ > kInline) {
+            heap_ = std::make_unique<char[]>(size_);
+            to = heap_.get();
+        }
+        std::memcpy(to, bytes.data(), size_);
+    }
+    EncodedCommand(EncodedCommand&& other) noexcept : size_(other.size_), heap_(std::move(other.heap_)) {
+        if (!heap_) std::memcpy(inline_, other.inline_, size_);
+    }
+    EncodedCommand& operator=(EncodedCommand&& other) noexcept {
+        if (this != &other) {
+            size_ = other.size_;
+            heap_ = std::move(other.heap_);
+            if (!heap_) std::memcpy(inline_, other.inline_, size_);
+        }
+        return *this;
+    }
+    EncodedCommand(const EncodedCommand&) = delete;
+
+    std::string_view view() const noexcept { return {heap_ ? heap_.get() : inline_, size_}; }
+
+private:
+    std::size_t size_;
+    std::unique_ptr<char[]> heap_;
+    char inline_[kInline];
+};
+
+// The calling thread's buffer to encode a command into before it is copied into an
+// EncodedCommand: it stops allocating once it has grown to the longest command encoded.
+inline std::string& encode_buffer() {
+    thread_local std::string buffer;
+    buffer.clear();
+    return buffer;
+}
+
 // One queued command. A constructor, not an aggregate: g++ 12 miscompiles aggregate temporaries
 // in a co_await operand (see README).
 class ManagerRequest {
 public:
-    ManagerRequest(std::string encoded, oneshot::Sender<ManagerOutcome> reply) noexcept
+    ManagerRequest(EncodedCommand encoded, oneshot::Sender<ManagerOutcome> reply) noexcept
         : encoded(std::move(encoded)), reply(std::move(reply)) {}
-    std::string encoded;  // the command, RESP-encoded by the caller
+    EncodedCommand encoded;  // the command, RESP-encoded by the caller
     oneshot::Sender<ManagerOutcome> reply;
 };
 
@@ -142,45 +186,45 @@ public:
     template <CommandArg... Args>
         requires(sizeof...(Args) > 0)
     Task<Value> command(const Args&... args) {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         encode_command(encoded, args...);
-        return call(std::move(encoded), detail::AsValue{});
+        return call(detail::EncodedCommand(encoded), detail::AsValue{});
     }
     template <std::ranges::forward_range R>
         requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
     Task<Value> command(const R& args) {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         encode_command(encoded, args);
-        return call(std::move(encoded), detail::AsValue{});
+        return call(detail::EncodedCommand(encoded), detail::AsValue{});
     }
     // As Client::get, set, del, incr and ping.
     Task<std::optional<std::string>> get(std::string_view key) {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "GET", key);
-        return call(std::move(encoded), detail::AsOptionalString{});
+        return call(detail::EncodedCommand(encoded), detail::AsOptionalString{});
     }
     Task<void> set(std::string_view key, std::string_view value,
                    std::optional<std::chrono::milliseconds> expiry = std::nullopt) {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         detail::encode_set(encoded, key, value, expiry);
-        return call(std::move(encoded), detail::AsOk{});
+        return call(detail::EncodedCommand(encoded), detail::AsOk{});
     }
     template <CommandArg... Keys>
         requires(sizeof...(Keys) > 0)
     Task<std::int64_t> del(const Keys&... keys) {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "DEL", keys...);
-        return call(std::move(encoded), detail::AsInteger{});
+        return call(detail::EncodedCommand(encoded), detail::AsInteger{});
     }
     Task<std::int64_t> incr(std::string_view key) {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "INCR", key);
-        return call(std::move(encoded), detail::AsInteger{});
+        return call(detail::EncodedCommand(encoded), detail::AsInteger{});
     }
     Task<std::string> ping() {
-        std::string encoded;
+        std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "PING");
-        return call(std::move(encoded), detail::AsString{});
+        return call(detail::EncodedCommand(encoded), detail::AsString{});
     }
 
     // A copy of this handle whose calls give up after `limit`, counted from the call: waiting
@@ -212,7 +256,7 @@ private:
         : tx_(std::move(tx)), state_(std::move(state)) {}
 
     template <class Convert>
-    Task<std::invoke_result_t<Convert&, Value&&>> call(std::string encoded, Convert convert);
+    Task<std::invoke_result_t<Convert&, Value&&>> call(detail::EncodedCommand encoded, Convert convert);
 
     mpsc::Sender<detail::ManagerRequest> tx_;
     std::shared_ptr<detail::ManagerState> state_;
@@ -234,7 +278,7 @@ struct SpawnedManager {
 SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options = {});
 
 template <class Convert>
-Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(std::string encoded, Convert convert) {
+Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(detail::EncodedCommand encoded, Convert convert) {
     if (std::exception_ptr failed = state_->failure()) std::rethrow_exception(failed);  // fail fast
     auto [reply_tx, reply_rx] = oneshot::channel<detail::ManagerOutcome>();
     detail::ManagerRequest request(std::move(encoded), std::move(reply_tx));
