@@ -3,7 +3,7 @@
 weft_packages=(
   meson ninja-build g++ clang-16 libclang-rt-16-dev llvm pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
-  redis-server python3 python3-matplotlib
+  redis-server libhiredis-dev python3 python3-matplotlib
 )
 # What scripts/run.sh needs (a release build of weft-bench and its plot): no clang, llvm or redis,
 # so the main job on a fresh machine downloads less.
