@@ -35,14 +35,11 @@
 #pragma once
 
 #include <atomic>
-#include <coroutine>
 #include <cstdint>
 #include <mutex>
 #include <utility>
 
-#include "../runtime/detail/context.hpp"
-#include "../runtime/detail/coop.hpp"
-#include "../runtime/detail/scheduler.hpp"
+#include "detail/budgeted_wait.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter_list.hpp"
 #include "detail/wake_batch.hpp"
@@ -210,40 +207,19 @@ private:
 };
 
 // The awaitable behind `co_await notify.notified()`.
-class Notify::Notified final : public detail::Pollable {
+class Notify::Notified final : public detail::BudgetedWait<Notified> {
 public:
     // seq_cst: pairs with notify_waiters' bump (a call after this creation is seen as one).
     explicit Notified(Notify* n) noexcept : notify_(n), calls_(calls(n->state_.load(std::memory_order_seq_cst))) {}
-    Notified(const Notified&) = delete;
-    Notified& operator=(const Notified&) = delete;
     ~Notified() {
         if (!done_) notify_->leave(node_);
     }
 
-    bool await_ready() noexcept {
-        if (!detail::coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return try_now();
-    }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) detail::coop::request_yield();
-        else if (!wait(detail::current_task_waker())) return false;
-        detail::set_pending_poll(this);
-        return true;
-    }
-    bool poll_ready() noexcept override {
-        if (std::exchange(must_yield_, false)) return try_now() || !wait(detail::current_task_waker());
-        // acquire: pairs with the notifier's release store.
-        if (node_.state.load(std::memory_order_acquire) != detail::Waiter::State::kNotified) return false;
-        node_.state.store(detail::Waiter::State::kIdle, std::memory_order_relaxed);
-        done_ = true;
-        return true;
-    }
     void await_resume() noexcept { done_ = true; }
 
 private:
+    friend detail::BudgetedWait<Notified>;
+
     bool try_now() noexcept {
         if (calls(notify_->state_.load(std::memory_order_acquire)) != calls_ || notify_->try_take_permit()) {
             done_ = true;
@@ -257,12 +233,19 @@ private:
         done_ = true;
         return false;
     }
+    // Queued: done only once a notifier handed us the notification (a wake may be spurious).
+    bool poll_woken() noexcept {
+        // acquire: pairs with the notifier's release store.
+        if (node_.state.load(std::memory_order_acquire) != detail::Waiter::State::kNotified) return false;
+        node_.state.store(detail::Waiter::State::kIdle, std::memory_order_relaxed);
+        done_ = true;
+        return true;
+    }
 
     Notify* notify_;
     std::uint64_t calls_;
     Node node_;
     bool done_ = false;  // completed: the notification (if any) was used
-    bool must_yield_ = false;
 };
 
 inline Notify::Notified Notify::notified() noexcept { return Notified(this); }

@@ -41,7 +41,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -49,9 +48,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "../runtime/detail/context.hpp"
-#include "../runtime/detail/coop.hpp"
-#include "../runtime/detail/scheduler.hpp"
+#include "detail/budgeted_wait.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter_list.hpp"
 #include "detail/wake_batch.hpp"
@@ -297,11 +294,9 @@ private:
 };
 
 // The awaitable behind `co_await sem.acquire(n)`. Not movable: it may sit in the waiter list.
-class Semaphore::AcquireAwaiter final : public detail::Pollable {
+class Semaphore::AcquireAwaiter final : public detail::BudgetedWait<AcquireAwaiter> {
 public:
     AcquireAwaiter(Semaphore* sem, std::uint64_t n) noexcept : sem_(sem), n_(n) {}
-    AcquireAwaiter(const AcquireAwaiter&) = delete;
-    AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
     ~AcquireAwaiter() {
         switch (outcome_) {
             case Outcome::kPending: sem_->leave(node_); break;  // cancelled: leave the line
@@ -311,33 +306,6 @@ public:
         }
     }
 
-    bool await_ready() noexcept {
-        if (!detail::coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return try_now();
-    }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) detail::coop::request_yield();
-        else if (!wait(detail::current_task_waker())) return false;
-        detail::set_pending_poll(this);
-        return true;
-    }
-    bool poll_ready() noexcept override {
-        if (std::exchange(must_yield_, false)) return try_now() || !wait(detail::current_task_waker());
-        switch (node_.state.load(std::memory_order_acquire)) {  // pairs with grant_locked / close
-            case detail::Waiter::State::kNotified:
-                node_.state.store(detail::Waiter::State::kIdle, std::memory_order_relaxed);
-                outcome_ = Outcome::kGranted;
-                return true;
-            case detail::Waiter::State::kClosed:
-                outcome_ = Outcome::kClosed;
-                return true;
-            default:
-                return false;  // still in line: a spurious wake (our waker stays registered)
-        }
-    }
     AcquireResult await_resume() noexcept {
         if (outcome_ == Outcome::kClosed) return AcquireResult(AcquireError::closed);
         outcome_ = Outcome::kHandedOut;
@@ -345,6 +313,7 @@ public:
     }
 
 private:
+    friend detail::BudgetedWait<AcquireAwaiter>;
     enum class Outcome { kPending, kGranted, kClosed, kHandedOut };
 
     bool try_now() noexcept {
@@ -364,12 +333,25 @@ private:
         }
         return true;
     }
+    // In line: done once a release granted us the permits or close() woke us.
+    bool poll_woken() noexcept {
+        switch (node_.state.load(std::memory_order_acquire)) {  // pairs with grant_locked / close
+            case detail::Waiter::State::kNotified:
+                node_.state.store(detail::Waiter::State::kIdle, std::memory_order_relaxed);
+                outcome_ = Outcome::kGranted;
+                return true;
+            case detail::Waiter::State::kClosed:
+                outcome_ = Outcome::kClosed;
+                return true;
+            default:
+                return false;  // still in line: a spurious wake (our waker stays registered)
+        }
+    }
 
     Semaphore* sem_;
     std::uint64_t n_;
     Node node_;
     Outcome outcome_ = Outcome::kPending;
-    bool must_yield_ = false;
 };
 
 inline Semaphore::AcquireAwaiter Semaphore::acquire(std::size_t n) { return AcquireAwaiter(this, checked(n)); }
