@@ -27,10 +27,10 @@
 #include <utility>
 
 #include "../runtime/detail/context.hpp"
-#include "../runtime/detail/coop.hpp"
 #include "../runtime/detail/scheduler.hpp"
 #include "../runtime/detail/thread_waker.hpp"
 #include "detail/bounded_channel.hpp"
+#include "detail/budgeted_wait.hpp"
 #include "detail/receive.hpp"
 #include "detail/receiver_base.hpp"
 #include "errors.hpp"
@@ -200,51 +200,22 @@ private:
     detail::BoundedChannel<T>* ch_;
 };
 
-// Shared by send and reserve: get a slot, waiting in line if the channel is full, yielding first
-// if the task's cooperative budget is spent. Derived::complete(status) turns the outcome into
-// the result.
+// Shared by send and reserve: get a slot, waiting in line if the channel is full (the budget and
+// yield handling are BudgetedWait's). Derived::complete(status, pos) turns the outcome into the
+// result.
 template <class T>
 template <class Derived>
-class Sender<T>::AcquireAwaiterBase : public weft::detail::Pollable {
+class Sender<T>::AcquireAwaiterBase : public weft::detail::BudgetedWait<AcquireAwaiterBase<Derived>> {
 public:
     explicit AcquireAwaiterBase(detail::BoundedChannel<T>* ch) noexcept : ch_(ch), acquirer_(*ch) {}
-    AcquireAwaiterBase(const AcquireAwaiterBase&) = delete;
-
-    bool await_ready() {
-        if (!weft::detail::coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return try_without_waiting();
-    }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) {
-            weft::detail::coop::request_yield();
-        } else if (!wait(weft::detail::current_task_waker())) {
-            return false;
-        }
-        weft::detail::set_pending_poll(this);
-        return true;
-    }
-    bool poll_ready() noexcept override {
-        try {
-            const Waker waker = weft::detail::current_task_waker();
-            if (std::exchange(must_yield_, false)) return try_without_waiting() || !wait(waker);
-            const AcquireStatus status = acquirer_.poll(waker);
-            if (status == AcquireStatus::kWait) return false;
-            finish(status, acquirer_.position());
-            return true;
-        } catch (...) {
-            // Only allocation can throw here; keep waiting rather than lose the message.
-            return false;
-        }
-    }
 
 protected:
     detail::BoundedChannel<T>* ch_;
 
 private:
-    bool try_without_waiting() {
+    friend weft::detail::BudgetedWait<AcquireAwaiterBase>;
+
+    bool try_now() {
         std::uint64_t pos = 0;
         const AcquireStatus status = ch_->try_acquire(pos);
         if (status == AcquireStatus::kWait) return false;
@@ -258,10 +229,19 @@ private:
         finish(status, acquirer_.position());
         return false;
     }
+    // In line: our turn may have come (or the channel closed); after a spurious wake, or a slot
+    // taken by a newcomer, we are back at the front of the line.
+    bool poll_woken() {
+        const AcquireStatus status = acquirer_.poll(weft::detail::current_task_waker());
+        if (status == AcquireStatus::kWait) return false;
+        finish(status, acquirer_.position());
+        return true;
+    }
+    // Only allocation can throw here; keep waiting rather than lose the message.
+    bool poll_failed() noexcept { return false; }
     void finish(AcquireStatus status, std::uint64_t pos) { static_cast<Derived*>(this)->complete(status, pos); }
 
     typename detail::BoundedChannel<T>::Acquirer acquirer_;
-    bool must_yield_ = false;
 };
 
 template <class T>
