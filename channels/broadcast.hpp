@@ -39,7 +39,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -50,9 +49,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../runtime/detail/context.hpp"
-#include "../runtime/detail/coop.hpp"
-#include "../runtime/detail/scheduler.hpp"
+#include "detail/budgeted_wait.hpp"
 #include "detail/event_waiters.hpp"
 #include "detail/rw_spin_lock.hpp"
 #include "detail/spin_lock.hpp"
@@ -478,41 +475,19 @@ private:
 
 // The awaitable behind `co_await rx.recv()`. Not movable: it may sit in the waiter list.
 template <class T>
-class Receiver<T>::RecvAwaiter final : public weft::detail::Pollable {
+class Receiver<T>::RecvAwaiter final : public weft::detail::BudgetedWait<RecvAwaiter> {
 public:
     explicit RecvAwaiter(Receiver* rx) : rx_(rx), shared_(rx->shared()) {}
-    RecvAwaiter(const RecvAwaiter&) = delete;
-    RecvAwaiter& operator=(const RecvAwaiter&) = delete;
     ~RecvAwaiter() { shared_->rx_waiters().remove(node_); }
 
-    bool await_ready() {
-        if (!weft::detail::coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return try_now();
-    }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) weft::detail::coop::request_yield();
-        else if (!wait(weft::detail::current_task_waker())) return false;
-        weft::detail::set_pending_poll(this);
-        return true;
-    }
-    bool poll_ready() noexcept override {
-        must_yield_ = false;
-        try {
-            return !wait(weft::detail::current_task_waker());
-        } catch (...) {
-            error_ = std::current_exception();  // T's copy threw: rethrown by await_resume
-            return true;
-        }
-    }
     RecvResult<T> await_resume() {
         if (error_) std::rethrow_exception(error_);
         return std::move(*result_);
     }
 
 private:
+    friend weft::detail::BudgetedWait<RecvAwaiter>;
+
     bool try_now() {
         std::optional<T> out;
         std::uint64_t missed = 0;
@@ -524,13 +499,18 @@ private:
         }
         return false;
     }
-    // Returns true if the task must suspend (queued); false once there is a result.
+    // Called after try_now found nothing. Returns true if the task must suspend (queued); false
+    // once there is a result.
     bool wait(const Waker& waker) {
-        for (;;) {
-            if (try_now()) return false;
-            if (shared_->wait(node_, waker, rx_->next_)) return true;
+        while (!shared_->wait(node_, waker, rx_->next_)) {
             // Something arrived (or the channel closed) while we queued: take it.
+            if (try_now()) return false;
         }
+        return true;
+    }
+    bool poll_failed() noexcept {
+        error_ = std::current_exception();  // T's copy threw: rethrown by await_resume
+        return true;
     }
 
     Receiver* rx_;
@@ -538,7 +518,6 @@ private:
     weft::detail::Waiter node_;
     std::optional<RecvResult<T>> result_;
     std::exception_ptr error_;
-    bool must_yield_ = false;
 };
 
 template <class T>

@@ -46,8 +46,8 @@
 #include <utility>
 
 #include "../runtime/detail/context.hpp"
-#include "../runtime/detail/coop.hpp"
 #include "../runtime/detail/scheduler.hpp"
+#include "detail/budgeted_wait.hpp"
 #include "detail/event_waiters.hpp"
 #include "detail/rw_spin_lock.hpp"
 #include "errors.hpp"
@@ -368,35 +368,18 @@ private:
 
 // The awaitable behind `co_await rx.changed()`. Not movable: it may sit in the waiter list.
 template <class T>
-class Receiver<T>::ChangedAwaiter final : public weft::detail::Pollable {
+class Receiver<T>::ChangedAwaiter final : public weft::detail::BudgetedWait<ChangedAwaiter> {
 public:
     explicit ChangedAwaiter(Receiver* rx) : rx_(rx), shared_(rx->shared()) {}
-    ChangedAwaiter(const ChangedAwaiter&) = delete;
-    ChangedAwaiter& operator=(const ChangedAwaiter&) = delete;
     ~ChangedAwaiter() { shared_->changed_waiters().remove(node_); }
 
-    bool await_ready() noexcept {
-        if (!weft::detail::coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return check();
-    }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) weft::detail::coop::request_yield();
-        else if (!wait(weft::detail::current_task_waker())) return false;
-        weft::detail::set_pending_poll(this);
-        return true;
-    }
-    bool poll_ready() noexcept override {
-        must_yield_ = false;
-        return !wait(weft::detail::current_task_waker());
-    }
     ChangedResult await_resume() const noexcept { return result_; }
 
 private:
+    friend weft::detail::BudgetedWait<ChangedAwaiter>;
+
     // Completes if there is a newer version (marking it seen) or the sender is gone.
-    bool check() noexcept {
+    bool try_now() noexcept {
         const std::uint64_t state = shared_->state();
         if (Shared::version_of(state) != rx_->seen_) {
             rx_->seen_ = Shared::version_of(state);
@@ -406,16 +389,17 @@ private:
         result_ = ChangedResult(RecvError::closed);
         return true;
     }
-    // Returns true if the task must suspend (queued); false once there is a result.
+    // Called after try_now found nothing. Returns true if the task must suspend (queued); false
+    // once there is a result.
     bool wait(const Waker& waker) noexcept {
         for (;;) {
-            if (check()) return false;
             const std::uint64_t seen = rx_->seen_;
             const bool queued = shared_->changed_waiters().wait(node_, waker, [&] {
                 const std::uint64_t state = shared_->state();  // seq_cst: see detail::Shared
                 return Shared::version_of(state) != seen || Shared::is_closed(state);
             });
             if (queued) return true;
+            if (try_now()) return false;
         }
     }
 
@@ -423,7 +407,6 @@ private:
     Shared* shared_;
     weft::detail::Waiter node_;
     ChangedResult result_;
-    bool must_yield_ = false;
 };
 
 template <class T>
