@@ -15,6 +15,7 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 #include "support/test_event.hpp"
 
 namespace {
@@ -26,20 +27,8 @@ using weft::broadcast::RecvError;
 using weft::broadcast::Sender;
 using weft::broadcast::TryRecvError;
 using weft::test::Tracked;
-
-Task<void> settle() {
-    for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-}
-
-template <class T>
-Task<bool> was_aborted(JoinHandle<T>& h) {
-    try {
-        co_await h;
-    } catch (const weft::JoinError&) {
-        co_return true;
-    }
-    co_return false;
-}
+using weft::test::settle;
+using weft::test::was_aborted;
 
 class BroadcastTest : public weft::test::AllRuntimes {};
 

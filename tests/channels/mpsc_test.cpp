@@ -15,6 +15,7 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 #include "support/test_event.hpp"
 
 namespace {
@@ -24,6 +25,7 @@ using weft::Task;
 using weft::TrySendError;
 using weft::mpsc::Receiver;
 using weft::mpsc::Sender;
+using weft::test::settle;
 using weft::test::Tracked;
 
 class MpscTest : public weft::test::AllRuntimes {};
@@ -185,12 +187,12 @@ TEST_P(MpscTest, AFullChannelSuspendsTheSenderAndEachRecvReleasesExactlyOne) {
                 EXPECT_TRUE(co_await tx.send(v));
                 sent.fetch_add(1);
             }(tx, i, sent)));
-        for (int i = 0; i < 20; ++i) co_await weft::yield_now();
+        co_await settle();
         EXPECT_EQ(sent.load(), 0);  // all three wait: the channel holds one
         for (int round = 1; round <= 3; ++round) {
             EXPECT_TRUE(rx.try_recv().has_value());
             while (sent.load() < round) co_await weft::yield_now();
-            for (int i = 0; i < 20; ++i) co_await weft::yield_now();
+            co_await settle();
             EXPECT_EQ(sent.load(), round);  // exactly one more got in
             EXPECT_EQ(rx.len(), 1u);
         }
@@ -225,7 +227,7 @@ TEST_P(MpscTest, CloseWakesWaitingSendersWithClosedAndHandsTheirValuesBack) {
             auto r = co_await tx.send("second");
             co_return r ? std::string("sent") : r.take_value();
         }(tx));
-        for (int i = 0; i < 20; ++i) co_await weft::yield_now();
+        co_await settle();
         rx.close();
         const std::string back = co_await waiting;
         EXPECT_EQ(back, "second");
@@ -290,7 +292,7 @@ TEST_P(MpscTest, AnAbortedSenderLosesNothingAndLeavesNoWaiterBehind) {
         EXPECT_TRUE(tx.try_send(1));
         JoinHandle<void> doomed = weft::spawn([](Sender<int> tx) -> Task<void> { (void)co_await tx.send(2); }(tx));
         JoinHandle<void> behind = weft::spawn([](Sender<int> tx) -> Task<void> { (void)co_await tx.send(3); }(tx));
-        for (int i = 0; i < 20; ++i) co_await weft::yield_now();
+        co_await settle();
         doomed.abort();
         try {
             co_await doomed;

@@ -12,6 +12,7 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 
 namespace {
 
@@ -19,20 +20,8 @@ using weft::JoinHandle;
 using weft::Mutex;
 using weft::MutexGuard;
 using weft::Task;
-
-Task<void> settle() {
-    for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-}
-
-template <class T>
-Task<bool> was_aborted(JoinHandle<T>& h) {
-    try {
-        co_await h;
-    } catch (const weft::JoinError&) {
-        co_return true;
-    }
-    co_return false;
-}
+using weft::test::settle;
+using weft::test::was_aborted;
 
 class MutexTest : public weft::test::AllRuntimes {};
 class MutexOrder : public weft::test::AllRuntimes {};
@@ -173,9 +162,6 @@ TEST_P(MutexOrder, ALockHandedToATaskAbortedBeforeItRanIsPassedOn) {
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(MutexTest);
-INSTANTIATE_TEST_SUITE_P(SingleThreaded, MutexOrder,
-                         ::testing::Values(weft::test::RuntimeKind{weft::Flavor::current_thread, 1, "CurrentThread"},
-                                           weft::test::RuntimeKind{weft::Flavor::multi_thread, 1, "OneWorker"}),
-                         [](const auto& info) { return info.param.name; });
+WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(MutexOrder);
 
 }  // namespace

@@ -12,26 +12,15 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 
 namespace {
 
 using weft::JoinHandle;
 using weft::Notify;
 using weft::Task;
-
-Task<void> settle() {
-    for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-}
-
-template <class T>
-Task<bool> was_aborted(JoinHandle<T>& h) {
-    try {
-        co_await h;
-    } catch (const weft::JoinError&) {
-        co_return true;
-    }
-    co_return false;
-}
+using weft::test::settle;
+using weft::test::was_aborted;
 
 class NotifyTest : public weft::test::AllRuntimes {};
 class NotifyOrder : public weft::test::AllRuntimes {};
@@ -200,9 +189,6 @@ TEST_P(NotifyOrder, ANotificationHandedToAnAbortedLastWaiterBecomesThePermit) {
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(NotifyTest);
-INSTANTIATE_TEST_SUITE_P(SingleThreaded, NotifyOrder,
-                         ::testing::Values(weft::test::RuntimeKind{weft::Flavor::current_thread, 1, "CurrentThread"},
-                                           weft::test::RuntimeKind{weft::Flavor::multi_thread, 1, "OneWorker"}),
-                         [](const auto& info) { return info.param.name; });
+WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(NotifyOrder);
 
 }  // namespace

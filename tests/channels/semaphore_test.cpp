@@ -13,6 +13,7 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 
 namespace {
 
@@ -22,22 +23,8 @@ using weft::JoinHandle;
 using weft::Semaphore;
 using weft::SemaphorePermit;
 using weft::Task;
-
-// Lets every other runnable task on this worker run (and reach its wait).
-Task<void> settle() {
-    for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-}
-
-// Awaits a handle; true if the task was aborted (JoinError), false if it ran to completion.
-template <class T>
-Task<bool> was_aborted(JoinHandle<T>& h) {
-    try {
-        co_await h;
-    } catch (const weft::JoinError&) {
-        co_return true;
-    }
-    co_return false;
-}
+using weft::test::settle;
+using weft::test::was_aborted;
 
 class SemaphoreTest : public weft::test::AllRuntimes {};
 class SemaphoreOrder : public weft::test::AllRuntimes {};
@@ -276,9 +263,6 @@ TEST_P(SemaphoreTest, ATaskThatAlwaysFindsPermitsStillYieldsToOthers) {
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(SemaphoreTest);
-INSTANTIATE_TEST_SUITE_P(SingleThreaded, SemaphoreOrder,
-                         ::testing::Values(weft::test::RuntimeKind{weft::Flavor::current_thread, 1, "CurrentThread"},
-                                           weft::test::RuntimeKind{weft::Flavor::multi_thread, 1, "OneWorker"}),
-                         [](const auto& info) { return info.param.name; });
+WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(SemaphoreOrder);
 
 }  // namespace

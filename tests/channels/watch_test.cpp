@@ -11,28 +11,17 @@
 #include <weft/runtime/runtime.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 
 namespace {
 
 using weft::JoinHandle;
 using weft::Task;
+using weft::test::settle;
+using weft::test::was_aborted;
 using weft::watch::Receiver;
 using weft::watch::RecvError;
 using weft::watch::Sender;
-
-Task<void> settle() {
-    for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-}
-
-template <class T>
-Task<bool> was_aborted(JoinHandle<T>& h) {
-    try {
-        co_await h;
-    } catch (const weft::JoinError&) {
-        co_return true;
-    }
-    co_return false;
-}
 
 class WatchTest : public weft::test::AllRuntimes {};
 

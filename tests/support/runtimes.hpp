@@ -2,6 +2,7 @@
 //   class MySuite : public weft::test::AllRuntimes {};
 //   TEST_P(MySuite, Behaviour) { auto rt = make_runtime(); ... }
 //   WEFT_INSTANTIATE_ALL_RUNTIMES(MySuite);
+// WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(MySuite) runs it only on the flavours with one thread.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -36,6 +37,13 @@ inline auto all_runtime_kinds() {
                              RuntimeKind{Flavor::multi_thread, 2, "TwoWorkers"});
 }
 
+// The flavours where one thread runs every task, so "yield until the others have run" is exact: for
+// tests that depend on which task reached its wait first.
+inline auto single_threaded_runtime_kinds() {
+    return ::testing::Values(RuntimeKind{Flavor::current_thread, 1, "CurrentThread"},
+                             RuntimeKind{Flavor::multi_thread, 1, "OneWorker"});
+}
+
 // Sanitizers slow everything down several times: stress sizes shrink under them.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr bool kSanitized = true;
@@ -56,4 +64,7 @@ constexpr long scaled(long full, long divisor = 10) { return kSanitized ? full /
 
 #define WEFT_INSTANTIATE_ALL_RUNTIMES(suite)                                  \
     INSTANTIATE_TEST_SUITE_P(AllRuntimes, suite, ::weft::test::all_runtime_kinds(), \
+                             [](const auto& info) { return info.param.name; })
+#define WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(suite)                                      \
+    INSTANTIATE_TEST_SUITE_P(SingleThreaded, suite, ::weft::test::single_threaded_runtime_kinds(), \
                              [](const auto& info) { return info.param.name; })
