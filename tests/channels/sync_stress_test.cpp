@@ -23,12 +23,6 @@ namespace {
 using weft::JoinHandle;
 using weft::Task;
 
-weft::RuntimeOptions two_workers() {
-    weft::RuntimeOptions o;
-    o.worker_threads = 2;
-    return o;
-}
-
 Task<void> join_all(std::vector<JoinHandle<void>>& handles) {
     for (auto& h : handles) {
         try {
@@ -75,7 +69,7 @@ TEST(SemaphoreStress, ManyTasksOnTwoWorkersNeverExceedOrLosePermits) {
     constexpr std::size_t kPermits = 5;
     constexpr int kTasks = 48;
     const long rounds = weft::test::scaled(20'000, 40);
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     PermitCheck check;
     const std::size_t left = rt.block_on([](PermitCheck& check, long rounds) -> Task<std::size_t> {
         weft::Semaphore sem(kPermits);
@@ -96,7 +90,7 @@ constexpr std::size_t kAbortPermits = 3;
 
 TEST(SemaphoreStress, AbortsRacingWithGrantsLoseNoPermit) {
     const int rounds = static_cast<int>(weft::test::scaled(3'000, 10));
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     rt.block_on([](int rounds) -> Task<void> {
         for (int round = 0; round < rounds; ++round) {
             weft::Semaphore sem(kAbortPermits);
@@ -116,7 +110,7 @@ TEST(SemaphoreStress, AbortsRacingWithGrantsLoseNoPermit) {
 
 TEST(SemaphoreStress, CloseRacingWithAcquiresWakesEveryWaiterAndKeepsTheCount) {
     const int rounds = static_cast<int>(weft::test::scaled(3'000, 10));
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     rt.block_on([](int rounds) -> Task<void> {
         for (int round = 0; round < rounds; ++round) {
             weft::Semaphore sem(2);
@@ -142,7 +136,7 @@ TEST(SemaphoreStress, CloseRacingWithAcquiresWakesEveryWaiterAndKeepsTheCount) {
 TEST(MutexStress, APlainCounterEndsExactUnderContentionOnTwoWorkers) {
     constexpr int kTasks = 32;
     const long rounds = weft::test::scaled(20'000, 40);
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     const long total = rt.block_on([](long rounds) -> Task<long> {
         weft::Mutex<long> counter(0);
         std::vector<JoinHandle<void>> tasks;
@@ -169,7 +163,7 @@ TEST(MutexStress, APlainCounterEndsExactUnderContentionOnTwoWorkers) {
 
 TEST(MutexStress, AbortedLockersNeverWedgeTheMutex) {
     const int rounds = static_cast<int>(weft::test::scaled(3'000, 10));
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     rt.block_on([](int rounds) -> Task<void> {
         for (int round = 0; round < rounds; ++round) {
             weft::Mutex<long> m(0);
@@ -197,7 +191,7 @@ TEST(MutexStress, AbortedLockersNeverWedgeTheMutex) {
 // notification would leave the consumer asleep with items pending (the test would hang).
 TEST(NotifyStress, NoNotificationIsLostBetweenTwoWorkers) {
     const std::uint64_t items = static_cast<std::uint64_t>(weft::test::scaled(2'000'000, 40));
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     const std::uint64_t consumed = rt.block_on([](std::uint64_t items) -> Task<std::uint64_t> {
         weft::Notify notify;
         std::atomic<std::uint64_t> published{0};
@@ -227,7 +221,7 @@ TEST(NotifyStress, NoNotificationIsLostBetweenTwoWorkers) {
 // Two tasks hand a token back and forth, each through its own Notify.
 TEST(NotifyStress, PingPongThroughTwoNotifies) {
     const long rounds = weft::test::scaled(500'000, 40);
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     const long pongs = rt.block_on([](long rounds) -> Task<long> {
         weft::Notify ping, pong;
         JoinHandle<long> ponger = weft::spawn([](weft::Notify& ping, weft::Notify& pong, long rounds) -> Task<long> {
@@ -270,7 +264,7 @@ constexpr int kReceivers = 6;
 TEST(BroadcastStress, ReceivedPlusLaggedEqualsSentForEveryReceiver) {
     const std::uint64_t each = static_cast<std::uint64_t>(weft::test::scaled(300'000, 30));
     const long live_before = weft::test::Tracked::live.load();
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     const std::vector<Tally> tallies = rt.block_on([](std::uint64_t each) -> Task<std::vector<Tally>> {
         auto [tx, rx] = weft::broadcast::channel<Stamp>(8);
         std::vector<JoinHandle<Tally>> receivers;
@@ -321,7 +315,7 @@ constexpr std::uint64_t kLastOfRound = 11;
 TEST(BroadcastStress, ReceiversComingAndGoingLeakNothing) {
     const int rounds = static_cast<int>(weft::test::scaled(3'000, 10));
     const long live_before = weft::test::Tracked::live.load();
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     rt.block_on([](int rounds) -> Task<void> {
         auto [tx, rx] = weft::broadcast::channel<Stamp>(4);
         for (int round = 0; round < rounds; ++round) {
@@ -357,7 +351,7 @@ constexpr int kWatchers = 16;
 
 TEST(WatchStress, ReceiversSeeVersionsInOrderAndEndOnTheLast) {
     const long updates = weft::test::scaled(1'000'000, 20);
-    weft::Runtime rt(two_workers());
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
     const std::vector<long> last = rt.block_on([](long updates) -> Task<std::vector<long>> {
         auto [tx, rx] = weft::watch::channel<long>(0);
         std::vector<JoinHandle<long>> receivers;
