@@ -126,9 +126,11 @@ private:
 };
 
 // The calling thread's buffer to encode a command into before it is copied into an
-// EncodedCommand: it stops allocating once it has grown to the longest command encoded.
+// EncodedCommand: it stops allocating once it has grown to the longest command encoded. One that
+// grew past 64 KiB (a large value) is given back on the next call rather than kept for good.
 inline std::string& encode_buffer() {
     thread_local std::string buffer;
+    if (buffer.capacity() > 64 * 1024) buffer = std::string();
     buffer.clear();
     return buffer;
 }

@@ -102,6 +102,33 @@ TEST_P(ManagerTest, EveryCommandIsAnsweredThroughTheHandle) {
     }(port(), key("k"), key("counter"), key("list")));
 }
 
+// Commands too long to be carried inline (EncodedCommand) and large replies, among short ones.
+TEST_P(ManagerTest, LongCommandsAndLargeValuesGoThroughWhole) {
+    auto rt = make_runtime();
+    rt->block_on([](std::uint16_t port, std::string big_key, std::string small_key) -> Task<void> {
+        Client client = co_await Client::connect("127.0.0.1", port);
+        SpawnedManager spawned = weft::redis::spawn_manager(std::move(client), 8);
+        Manager redis = spawned.manager;
+        std::string big(2 * 1024 * 1024 + 3, '\0');
+        for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + 1);
+        const std::string medium(200, 'm');  // just past the inline size
+        JoinHandle<void> small = weft::spawn([](Manager redis, std::string k, std::string v) -> Task<void> {
+            for (int i = 0; i < 50; ++i) {
+                co_await redis.set(k, v);
+                const std::optional<std::string> got = co_await redis.get(k);
+                EXPECT_EQ(got, std::optional<std::string>(v));
+            }
+        }(redis, small_key, medium));
+        co_await redis.set(big_key, big);
+        const std::optional<std::string> back = co_await redis.get(big_key);
+        CO_ASSERT_TRUE(back.has_value());
+        EXPECT_TRUE(*back == big);
+        co_await small;
+        const std::int64_t removed = co_await redis.del(big_key, small_key);
+        EXPECT_EQ(removed, 2);
+    }(port(), key("big"), key("small")));
+}
+
 // Each task works on its own keys and knows what every reply must be.
 Task<long> mixed_commands(Manager redis, std::string prefix, int id, long operations) {
     std::map<std::string, std::string> values;
