@@ -363,6 +363,31 @@ TEST_P(MpscTest, ATaskThatAlwaysFindsDataStillYieldsToOthers) {
     }
 }
 
+TEST_P(MpscTest, ASenderThatAlwaysFindsRoomStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(4);
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
+            ran = true;
+            co_return;
+        }(other_ran));
+        // Never suspends for want of room; the cooperative budget must still let `other` run. A
+        // send that yields first still delivers its value, in order.
+        for (int i = 0; i < 100'000 && !other_ran; ++i) {
+            EXPECT_TRUE(co_await tx.send(i));
+            auto got = rx.try_recv();
+            EXPECT_TRUE(got.has_value());
+            if (got) {
+                EXPECT_EQ(*got, i);
+            }
+        }
+        EXPECT_TRUE(other_ran);
+        EXPECT_TRUE(rx.try_recv().is_empty());
+        co_await other;
+    }());
+}
+
 WEFT_INSTANTIATE_ALL_RUNTIMES(MpscTest);
 
 }  // namespace

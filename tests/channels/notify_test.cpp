@@ -188,6 +188,26 @@ TEST_P(NotifyOrder, ANotificationHandedToAnAbortedLastWaiterBecomesThePermit) {
     }());
 }
 
+TEST_P(NotifyTest, ATaskThatAlwaysFindsAPermitStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        Notify notify;
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
+            ran = true;
+            co_return;
+        }(other_ran));
+        // Never suspends for want of a permit; the cooperative budget must still let `other` run.
+        // A wait that yields first still consumes its permit afterwards (or this would hang).
+        for (int i = 0; i < 100'000 && !other_ran; ++i) {
+            notify.notify_one();
+            co_await notify.notified();
+        }
+        EXPECT_TRUE(other_ran);
+        co_await other;
+    }());
+}
+
 WEFT_INSTANTIATE_ALL_RUNTIMES(NotifyTest);
 WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(NotifyOrder);
 
