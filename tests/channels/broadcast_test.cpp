@@ -26,8 +26,9 @@ using weft::broadcast::Receiver;
 using weft::broadcast::RecvError;
 using weft::broadcast::Sender;
 using weft::broadcast::TryRecvError;
-using weft::test::Tracked;
 using weft::test::settle;
+using weft::test::spawn_that_sets;
+using weft::test::Tracked;
 using weft::test::was_aborted;
 
 class BroadcastTest : public weft::test::AllRuntimes {};
@@ -274,10 +275,7 @@ TEST_P(BroadcastTest, ATaskThatAlwaysFindsValuesStillYieldsToOthers) {
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::broadcast::channel<int>(1);
         std::atomic<bool> other_ran{false};
-        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
-            ran = true;
-            co_return;
-        }(other_ran));
+        JoinHandle<void> other = spawn_that_sets(other_ran);
         // Every recv finds a value (lagged or not); the cooperative budget must still let `other` run.
         for (int i = 0; i < 100'000 && !other_ran; ++i) {
             EXPECT_TRUE(tx.send(i));

@@ -26,6 +26,7 @@ using weft::TrySendError;
 using weft::mpsc::Receiver;
 using weft::mpsc::Sender;
 using weft::test::settle;
+using weft::test::spawn_that_sets;
 using weft::test::Tracked;
 
 class MpscTest : public weft::test::AllRuntimes {};
@@ -342,10 +343,7 @@ TEST_P(MpscTest, ATaskThatAlwaysFindsDataStillYieldsToOthers) {
     rt->block_on([](long& return_loops) -> Task<void> {
         auto [tx, rx] = weft::mpsc::channel<int>(1024);
         std::atomic<bool> other_ran{false};
-        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
-            ran.store(true);
-            co_return;
-        }(other_ran));
+        JoinHandle<void> other = spawn_that_sets(other_ran);
         // Keep the channel non-empty: without the budget this loop would never suspend.
         long loops = 0;
         while (!other_ran.load()) {
@@ -368,10 +366,7 @@ TEST_P(MpscTest, ASenderThatAlwaysFindsRoomStillYieldsToOthers) {
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::mpsc::channel<int>(4);
         std::atomic<bool> other_ran{false};
-        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
-            ran = true;
-            co_return;
-        }(other_ran));
+        JoinHandle<void> other = spawn_that_sets(other_ran);
         // Never suspends for want of room; the cooperative budget must still let `other` run. A
         // send that yields first still delivers its value, in order.
         for (int i = 0; i < 100'000 && !other_ran; ++i) {

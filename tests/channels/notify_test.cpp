@@ -20,6 +20,7 @@ using weft::JoinHandle;
 using weft::Notify;
 using weft::Task;
 using weft::test::settle;
+using weft::test::spawn_that_sets;
 using weft::test::was_aborted;
 
 class NotifyTest : public weft::test::AllRuntimes {};
@@ -193,10 +194,7 @@ TEST_P(NotifyTest, ATaskThatAlwaysFindsAPermitStillYieldsToOthers) {
     rt->block_on([]() -> Task<void> {
         Notify notify;
         std::atomic<bool> other_ran{false};
-        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
-            ran = true;
-            co_return;
-        }(other_ran));
+        JoinHandle<void> other = spawn_that_sets(other_ran);
         // Never suspends for want of a permit; the cooperative budget must still let `other` run.
         // A wait that yields first still consumes its permit afterwards (or this would hang).
         for (int i = 0; i < 100'000 && !other_ran; ++i) {

@@ -24,6 +24,7 @@ using weft::Semaphore;
 using weft::SemaphorePermit;
 using weft::Task;
 using weft::test::settle;
+using weft::test::spawn_that_sets;
 using weft::test::was_aborted;
 
 class SemaphoreTest : public weft::test::AllRuntimes {};
@@ -251,10 +252,7 @@ TEST_P(SemaphoreTest, ATaskThatAlwaysFindsPermitsStillYieldsToOthers) {
     rt->block_on([]() -> Task<void> {
         Semaphore sem(1);
         std::atomic<bool> other_ran{false};
-        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
-            ran = true;
-            co_return;
-        }(other_ran));
+        JoinHandle<void> other = spawn_that_sets(other_ran);
         // Never suspends for want of permits; the cooperative budget must still let `other` run.
         for (int i = 0; i < 100'000 && !other_ran; ++i) (void)co_await sem.acquire(1);
         EXPECT_TRUE(other_ran);

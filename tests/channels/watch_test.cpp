@@ -18,6 +18,7 @@ namespace {
 using weft::JoinHandle;
 using weft::Task;
 using weft::test::settle;
+using weft::test::spawn_that_sets;
 using weft::test::was_aborted;
 using weft::watch::Receiver;
 using weft::watch::RecvError;
@@ -242,10 +243,7 @@ TEST_P(WatchTest, ATaskThatAlwaysFindsAChangeStillYieldsToOthers) {
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::watch::channel<int>(0);
         std::atomic<bool> other_ran{false};
-        JoinHandle<void> other = weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
-            ran = true;
-            co_return;
-        }(other_ran));
+        JoinHandle<void> other = spawn_that_sets(other_ran);
         for (int i = 1; i < 100'000 && !other_ran; ++i) {
             EXPECT_TRUE(tx.send(i));
             EXPECT_TRUE(co_await rx.changed());

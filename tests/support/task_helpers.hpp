@@ -1,7 +1,10 @@
 // Small coroutines the task-based suites share:
 //   co_await weft::test::settle();                         // let the other runnable tasks run
 //   EXPECT_TRUE(co_await weft::test::was_aborted(handle));  // the task ended by abort()
+//   JoinHandle<void> other = weft::test::spawn_that_sets(other_ran);  // did a busy task let it run?
 #pragma once
+
+#include <atomic>
 
 #include <weft/runtime/errors.hpp>
 #include <weft/runtime/join_handle.hpp>
@@ -26,6 +29,15 @@ Task<bool> was_aborted(JoinHandle<T>& h) {
         co_return true;
     }
     co_return false;
+}
+
+// Spawns a task that only sets `ran`: a task that never has to wait proves the cooperative budget
+// made it yield by letting this one run. `ran` must outlive the task (await the handle).
+inline JoinHandle<void> spawn_that_sets(std::atomic<bool>& ran) {
+    return weft::spawn([](std::atomic<bool>& ran) -> Task<void> {
+        ran = true;
+        co_return;
+    }(ran));
 }
 
 }  // namespace weft::test
