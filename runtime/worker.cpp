@@ -144,9 +144,7 @@ bool Worker::search_before_parking() {
     for (unsigned spins = 0; spins < kSearchSpins; ++spins) {
         if (scheduler_.is_shutdown()) return false;
         for (unsigned i = 0; i < kPausesPerSpin; ++i) cpu_relax();
-        TaskHeader* task = next_from_injector(true);
-        if (!task) task = steal_work();
-        if (task) {
+        if (TaskHeader* task = steal_work()) {  // other queues, then the injector
             run_task(task);
             return true;
         }
