@@ -18,43 +18,22 @@
 #include <weft/runtime/yield.hpp>
 
 #include "support/redis_server.hpp"
+#include "support/task_helpers.hpp"
 
 // ASSERT_* cannot be used in a coroutine (it returns): this expects, then leaves the Task<void>.
-#define CO_ASSERT_TRUE(condition)              \
-    do {                                       \
-        const bool holds_ = (condition);       \
-        EXPECT_TRUE(holds_) << #condition;     \
-        if (!holds_) co_return;                \
-    } while (0)
-
 namespace {
 
 using namespace std::chrono_literals;
 using weft::JoinHandle;
 using weft::Task;
+using weft::test::caught;
+using weft::test::key;
 using weft::redis::Client;
 using weft::redis::ConnectionInfo;
 using weft::redis::IoError;
 using weft::redis::Kind;
 using weft::redis::ServerError;
 using weft::redis::Value;
-
-// The exception `task` ended with, if it is an E.
-template <class E, class T>
-Task<std::optional<E>> caught(Task<T> task) {
-    try {
-        co_await task;
-    } catch (const E& e) {
-        co_return e;
-    }
-    co_return std::nullopt;
-}
-
-// A key no other test (or runtime flavour) uses.
-std::string key(std::string_view name) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    return std::string(info->test_suite_name()) + "/" + info->name() + ":" + std::string(name);
-}
 
 class ClientTest : public weft::test::RedisServerTest {};
 

@@ -23,20 +23,15 @@
 #include <weft/runtime/timeout.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 
 // ASSERT_* cannot be used in a coroutine (it returns): this expects, then leaves the Task<void>.
-#define CO_ASSERT_TRUE(condition)              \
-    do {                                       \
-        const bool holds_ = (condition);       \
-        EXPECT_TRUE(holds_) << #condition;     \
-        if (!holds_) co_return;                \
-    } while (0)
-
 namespace {
 
 using namespace std::chrono_literals;
 using weft::JoinHandle;
 using weft::Task;
+using weft::test::caught;
 using weft::net::Accepted;
 using weft::net::TcpListener;
 using weft::net::TcpStream;
@@ -48,16 +43,6 @@ using weft::redis::ProtocolError;
 using weft::redis::ServerError;
 using weft::redis::SpawnedManager;
 using weft::redis::Value;
-
-template <class E, class T>
-Task<std::optional<E>> caught(Task<T> task) {
-    try {
-        co_await task;
-    } catch (const E& e) {
-        co_return e;
-    }
-    co_return std::nullopt;
-}
 
 // What the fake server does: for the i-th command it receives, it sends replies[i] (one byte at a
 // time if `byte_by_byte`); once every reply is sent, it sends `last_bytes` and then ends the

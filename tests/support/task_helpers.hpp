@@ -5,13 +5,44 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
 
 #include <weft/runtime/errors.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/task.hpp>
 #include <weft/runtime/yield.hpp>
 
+// Inside a coroutine test body (where ASSERT_* cannot return): records a failure and leaves the
+// coroutine if `condition` does not hold.
+#define CO_ASSERT_TRUE(condition)              \
+    do {                                       \
+        const bool holds_ = (condition);       \
+        EXPECT_TRUE(holds_) << #condition;     \
+        if (!holds_) co_return;                \
+    } while (0)
+
 namespace weft::test {
+
+// The exception `task` ended with, if it is an E.
+template <class E, class T>
+Task<std::optional<E>> caught(Task<T> task) {
+    try {
+        co_await task;
+    } catch (const E& e) {
+        co_return e;
+    }
+    co_return std::nullopt;
+}
+
+// A key no other test (or runtime flavour) uses: the current test's full name plus `name`.
+inline std::string key(std::string_view name) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return std::string(info->test_suite_name()) + "/" + info->name() + ":" + std::string(name);
+}
 
 // Lets every other runnable task on this worker run (and reach its wait). Exact on the
 // single-threaded flavours; on more workers, a generous pause.
