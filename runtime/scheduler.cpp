@@ -46,13 +46,7 @@ constexpr Waker::Vtable kTaskWakerVtable{&task_waker_clone, &task_waker_wake, &t
 
 // ---- entry points used by public templates ----------------------------------------------------
 
-void bind_and_schedule(Scheduler& scheduler, TaskHeader* task) {
-    scheduler.bind(task);
-    ThreadContext& ctx = tls_context;
-    if (ctx.worker && ctx.scheduler == &scheduler) ctx.worker->count_spawn();
-    else scheduler.count_remote_spawn();
-    scheduler.schedule(task, ScheduleKind::kSpawn);
-}
+void bind_and_schedule(Scheduler& scheduler, TaskHeader* task) { scheduler.spawn(task); }
 
 void report_unhandled_exception(Scheduler* scheduler, std::exception_ptr error) noexcept {
     {
@@ -110,12 +104,40 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::start_threads() {
+    has_worker_threads_ = true;
     threads_.reserve(workers_.size());
     for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
 }
 
-void Scheduler::bind(TaskHeader* task) {
-    if (!owned_.insert(task)) throw RuntimeShutdownError();
+// A spawn must either be refused or land where shutdown will find the task (a queue it drains).
+// On one of our worker threads that is simple: shutdown joins those threads before it drains, so
+// a spawn that saw no shutdown flag is queued in time. Any other thread (block_on's caller, the
+// blocking pool, a plain thread) announces itself in `unjoined_spawns_` first; shutdown sets the
+// flag, then waits for the count to reach zero before it drains. Both sides write one atomic and
+// then read the other, all seq_cst, so at least one of them sees the other (as in Dekker's
+// algorithm): the spawn sees the flag and backs out, or shutdown sees the spawn and waits for it.
+void Scheduler::spawn(TaskHeader* task) {
+    ThreadContext& ctx = tls_context;
+    const bool on_own_worker = ctx.worker && ctx.scheduler == this;
+    if (on_own_worker && has_worker_threads_) {
+        if (is_shutdown()) throw RuntimeShutdownError();
+        ctx.worker->count_spawn();
+        ctx.worker->schedule_local(task, ScheduleKind::kSpawn);
+        return;
+    }
+    unjoined_spawns_.fetch_add(1, std::memory_order_seq_cst);
+    if (shutdown_.load(std::memory_order_seq_cst)) {
+        unjoined_spawns_.fetch_sub(1, std::memory_order_release);
+        throw RuntimeShutdownError();
+    }
+    if (on_own_worker) {
+        ctx.worker->count_spawn();
+        ctx.worker->schedule_local(task, ScheduleKind::kSpawn);
+    } else {
+        count_remote_spawn();
+        schedule_remote(task);
+    }
+    unjoined_spawns_.fetch_sub(1, std::memory_order_release);
 }
 
 void Scheduler::schedule(TaskHeader* task, ScheduleKind kind) noexcept {
@@ -144,17 +166,17 @@ bool Scheduler::has_visible_work() const noexcept {
     return false;
 }
 
-void Scheduler::complete(TaskHeader* task, bool cancelled, bool remove_from_owned, bool drop_poll_ref) noexcept {
+void Scheduler::complete(TaskHeader* task, bool cancelled) noexcept {
     // The frame goes first, so a joiner that wakes finds everything the task held released.
     task->vtable()->finish(task, cancelled);
-    if (remove_from_owned) owned_.remove(task);
+    if (task->is_owned) owned_.remove(task);
     const std::uint64_t prev = task->transition_to_complete();
     if (!(prev & TaskHeader::kJoinInterest)) {
         task->vtable()->drop_output(task);
     } else if (prev & TaskHeader::kJoinWaker) {
         task->take_join_waker().wake();
     }
-    if (drop_poll_ref) task->drop_ref();
+    task->drop_ref();
 }
 
 void Scheduler::report_unhandled(std::exception_ptr error) noexcept {
@@ -172,7 +194,7 @@ void Scheduler::shutdown() {
         throw std::logic_error("weft: a runtime cannot be shut down from one of its own tasks");
     std::lock_guard lock(shutdown_mutex_);
     if (shutdown_done_) return;
-    shutdown_.store(true, std::memory_order_release);
+    shutdown_.store(true, std::memory_order_seq_cst);  // seq_cst: see spawn()
 
     std::vector<std::uint32_t> sleepers;
     idle.unpark_all_for_shutdown(sleepers);
@@ -181,17 +203,26 @@ void Scheduler::shutdown() {
     threads_.clear();
     blocking_.shutdown();
 
+    // Spawns from other threads that got past the flag are queued by the time this count is 0.
+    while (unjoined_spawns_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+
     // No worker runs now. Destroy every unfinished task; its destructors may wake others (they
-    // land in the injector) or drop handles, so each is pinned by a reference while it goes.
+    // land in the injector) or drop handles. First the suspended ones, in the owned list: each is
+    // pinned by a reference while it goes (complete() drops one).
     owned_.close();
     while (TaskHeader* task = owned_.pop_any()) {
         task->add_ref();
-        complete(task, /*cancelled=*/true, /*remove_from_owned=*/false, /*drop_poll_ref=*/true);
+        complete(task, /*cancelled=*/true);
     }
-    // Queued tasks are all complete now; release the queues' references.
-    for (auto& worker : workers_) worker->drain([](TaskHeader* t) { t->drop_ref(); });
+    // Then the queued ones: those never polled were never in the list. Each queue entry holds a
+    // reference, which complete() (or drop_ref for a task already complete) releases.
+    const auto finish_queued = [this](TaskHeader* t) {
+        if (t->is_complete()) t->drop_ref();
+        else complete(t, /*cancelled=*/true);
+    };
+    for (auto& worker : workers_) worker->drain(finish_queued);
     TaskHeader* task = nullptr;
-    while (injector.try_dequeue(task)) task->drop_ref();
+    while (injector.try_dequeue(task)) finish_queued(task);
     // Sockets that outlive their tasks (held by plain threads) are shut down: their peers see the
     // connection close, and their next operation fails with RuntimeShutdownError.
     driver.io().shutdown();

@@ -177,7 +177,7 @@ void Worker::poll(TaskHeader* task) {
     WorkerCounters::bump(counters_.polls);
     const std::uint64_t prev = task->transition_to_running();
     if (prev & TaskHeader::kCancelled) {
-        scheduler_.complete(task, /*cancelled=*/true, /*remove_from_owned=*/true, /*drop_poll_ref=*/true);
+        scheduler_.complete(task, /*cancelled=*/true);
         return;
     }
     ThreadContext& ctx = tls_context;
@@ -205,13 +205,18 @@ void Worker::poll(TaskHeader* task) {
         const std::coroutine_handle<> last = run_trampoline(task->resume_point());
         if (task->root().done()) {
             ctx.task = nullptr;
-            scheduler_.complete(task, /*cancelled=*/false, /*remove_from_owned=*/true, /*drop_poll_ref=*/true);
+            scheduler_.complete(task, /*cancelled=*/false);
             return;
         }
         task->set_resume_point(last);
         task->set_pending(std::exchange(ctx.pending, nullptr));
     }
     ctx.task = nullptr;
+    // Suspended: from now on it may wait anywhere, so shutdown must be able to find it.
+    if (!task->is_owned && !scheduler_.adopt(task)) {
+        scheduler_.complete(task, /*cancelled=*/true);  // shutdown already closed the list
+        return;
+    }
     bool yielded = std::exchange(ctx.yield_requested, false);
     // A scope whose deadline passed while its child ran (or before it started) gets no wake of
     // its own: poll again so the check above runs.

@@ -1,10 +1,17 @@
-// Every unfinished spawned task of a runtime, so shutdown can destroy their frames.
+// The spawned tasks of a runtime that are suspended somewhere, so shutdown can destroy their frames.
 //
-// Sharded intrusive doubly-linked lists, each under its own spin lock: spawn and completion touch
+// A task joins the list at the end of its first poll that did not finish it, not at spawn: until
+// then it sits in a run queue, where shutdown finds it by draining the queues. A task that runs to
+// completion in its first poll (the common short task) never touches the list. Joining there is
+// race-free: until the worker ends the poll (transition_to_idle), no other thread can poll the
+// task, so its completion, and the removal, always come after the insertion.
+//
+// Sharded intrusive doubly-linked lists, each under its own spin lock: insertion and removal touch
 // one shard, picked by the task's address, so workers rarely contend (and no shared id counter is
-// written on every spawn). A spin lock, not std::mutex: the critical section is four pointer
-// writes, taken twice per task, and an uncontended std::mutex costs several times that. Closing marks every shard closed under its
-// lock; an insert into a closed shard fails, which is how spawn after shutdown is refused.
+// written). A spin lock, not std::mutex: the critical section is four pointer writes, and an
+// uncontended std::mutex costs several times that. Shutdown closes every shard under its lock,
+// after the workers stopped; a later insert (a current-thread runtime's block_on still polling)
+// fails, and the caller cancels the task instead.
 #pragma once
 
 #include <array>
@@ -19,7 +26,7 @@ namespace weft::detail {
 
 class OwnedTasks {
 public:
-    // Returns false (and does not insert) once the list is closed.
+    // Returns false (and does not insert) once the list is closed: the runtime is shutting down.
     bool insert(TaskHeader* task) noexcept {
         Shard& shard = shard_for(task);
         std::lock_guard lock(shard.lock);
@@ -28,6 +35,7 @@ public:
         task->owned_next = shard.head;
         if (shard.head) shard.head->owned_prev = task;
         shard.head = task;
+        task->is_owned = true;
         return true;
     }
 
@@ -38,6 +46,7 @@ public:
         else shard.head = task->owned_next;
         if (task->owned_next) task->owned_next->owned_prev = task->owned_prev;
         task->owned_prev = task->owned_next = nullptr;
+        task->is_owned = false;
     }
 
     void close() noexcept {
@@ -55,6 +64,7 @@ public:
                 shard.head = task->owned_next;
                 if (shard.head) shard.head->owned_prev = nullptr;
                 task->owned_prev = task->owned_next = nullptr;
+                task->is_owned = false;
                 return task;
             }
         }

@@ -114,14 +114,19 @@ public:
     Worker& worker(std::uint32_t i) { return *workers_[i]; }
     std::uint32_t num_workers() const noexcept { return static_cast<std::uint32_t>(workers_.size()); }
 
-    void bind(TaskHeader* task);   // owned list; throws RuntimeShutdownError
+    // Queues a newly spawned task. Throws RuntimeShutdownError once shutdown has begun.
+    void spawn(TaskHeader* task);
+    // At the end of a task's first poll that did not finish it: into the owned list, so shutdown
+    // can find it wherever it waits. False when shutdown has closed the list.
+    bool adopt(TaskHeader* task) noexcept { return owned_.insert(task); }
     void schedule(TaskHeader* task, ScheduleKind kind) noexcept;
     void schedule_remote(TaskHeader* task) noexcept;
     void notify_parked() noexcept;
     // Work another worker could take: the injector or a run queue is not empty (approximate).
     bool has_visible_work() const noexcept;
-    // Finishes a task: output, frame, owned list, joiner. `drop_poll_ref` when a worker polled it.
-    void complete(TaskHeader* task, bool cancelled, bool remove_from_owned, bool drop_poll_ref) noexcept;
+    // Finishes a task: output, frame, owned list, joiner; then drops the reference of the worker
+    // that polled it (or of the queue it was drained from).
+    void complete(TaskHeader* task, bool cancelled) noexcept;
     void report_unhandled(std::exception_ptr error) noexcept;
 
     void shutdown();
@@ -141,8 +146,11 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     OwnedTasks owned_;
+    bool has_worker_threads_ = false;  // set before the threads start; shutdown joins them
     // Read by every worker on every tick: alone on its line, so writes nearby don't evict it.
     alignas(64) std::atomic<bool> shutdown_{false};
+    // Spawns in progress from threads shutdown does not join (see spawn()).
+    alignas(64) std::atomic<std::uint32_t> unjoined_spawns_{0};
     alignas(64) std::atomic<std::uint64_t> remote_spawns_{0};
     std::mutex shutdown_mutex_;  // serialises concurrent shutdown() calls
     bool shutdown_done_ = false;

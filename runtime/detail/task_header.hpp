@@ -243,9 +243,12 @@ public:
     }
     std::uint64_t state_for_test() const noexcept { return state_.load(std::memory_order_acquire); }
 
-    // Intrusive links of the owned-tasks list, guarded by that list's shard lock.
+    // Intrusive links of the owned-tasks list, guarded by that list's shard lock. `is_owned` says
+    // the task is in that list; it joins at the end of its first poll that did not finish it (see
+    // OwnedTasks), so only the polling worker and shutdown, with the workers stopped, touch it.
     TaskHeader* owned_prev = nullptr;
     TaskHeader* owned_next = nullptr;
+    bool is_owned = false;
 
 private:
     std::atomic<std::uint64_t> state_;

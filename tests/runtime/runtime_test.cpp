@@ -70,6 +70,85 @@ TEST_P(RuntimeTest, ShutdownDestroysEverySuspendedAndUnstartedTask) {
     EXPECT_THROW(outlives_runtime.blocking_join(), JoinError);
 }
 
+Task<void> hold_value_until(Tracked held, Event& event) {
+    co_await event.wait();
+    (void)held;
+}
+
+// A spawned task joins the owned list only when it first suspends: until then shutdown finds it in
+// a run queue. On the current_thread runtime none of these has run when block_on returns.
+TEST_P(RuntimeTest, ShutdownDestroysSpawnedTasksThatNeverRan) {
+    const long before = Tracked::live.load();
+    Event never;
+    std::vector<JoinHandle<void>> handles;
+    {
+        auto rt = make_runtime();
+        handles = rt->block_on([](Event& never) -> Task<std::vector<JoinHandle<void>>> {
+            std::vector<JoinHandle<void>> spawned;
+            for (int i = 0; i < 10'000; ++i) spawned.push_back(weft::spawn(hold_value_until(Tracked{}, never)));
+            co_return spawned;
+        }(never));
+        rt->shutdown();  // at once: many of them are still queued
+        EXPECT_EQ(Tracked::live.load(), before);
+    }
+    std::size_t cancelled = 0;
+    for (auto& h : handles) {
+        if (!h.is_finished()) continue;  // counted below as not cancelled; joining would hang
+        try {
+            h.blocking_join();
+        } catch (const JoinError&) {
+            ++cancelled;
+        }
+    }
+    EXPECT_EQ(cancelled, handles.size());
+}
+
+// Spawns from plain threads while the runtime shuts down: each one is either refused with
+// RuntimeShutdownError (its frame freed at once) or accepted and then cancelled by shutdown.
+TEST_P(RuntimeTest, SpawnsFromOtherThreadsRacingShutdownAreRefusedOrCancelled) {
+    const long before = Tracked::live.load();
+    Event never;
+    std::vector<std::vector<JoinHandle<void>>> accepted(2);
+    std::atomic<int> refused{0};
+    std::atomic<long> spawned{0};
+    {
+        auto rt = make_runtime();
+        std::vector<std::thread> spawners;
+        for (auto& mine : accepted) {
+            spawners.emplace_back([&rt, &never, &refused, &spawned, &mine] {
+                for (;;) {
+                    try {
+                        mine.push_back(rt->spawn(hold_value_until(Tracked{}, never)));
+                        spawned.fetch_add(1);
+                    } catch (const RuntimeShutdownError&) {
+                        refused.fetch_add(1);
+                        return;
+                    }
+                }
+            });
+        }
+        while (spawned.load() < 2'000) std::this_thread::yield();
+        rt->shutdown();
+        for (auto& t : spawners) t.join();
+        EXPECT_EQ(Tracked::live.load(), before);
+    }
+    EXPECT_EQ(refused.load(), 2);
+    std::size_t cancelled = 0, total = 0;
+    for (auto& mine : accepted) {
+        for (auto& h : mine) {
+            ++total;
+            if (!h.is_finished()) continue;  // counted below as not cancelled; joining would hang
+            try {
+                h.blocking_join();
+            } catch (const JoinError&) {
+                ++cancelled;
+            }
+        }
+    }
+    EXPECT_EQ(total, static_cast<std::size_t>(spawned.load()));
+    EXPECT_EQ(cancelled, total);
+}
+
 TEST_P(RuntimeTest, ShutdownReleasesChannelsHeldByTasksSoNothingLeaks) {
     auto rt = make_runtime();
     auto [tx, rx] = weft::mpsc::channel<std::shared_ptr<Tracked>>(4);
