@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <new>
 
+#include "frame_memory.hpp"
 #include "task_header.hpp"
 #include "task_output.hpp"
 
@@ -39,7 +40,7 @@ std::byte* allocation_base(void* frame) noexcept {
 template <class T>
 void* allocate_task_frame(std::size_t frame_size) {
     static_assert(alignof(TaskCell<T>) <= kFrameAlign, "over-aligned task results are not supported");
-    auto* base = static_cast<std::byte*>(::operator new(kFramePrefix<T> + frame_size));
+    auto* base = static_cast<std::byte*>(allocate_frame_memory(kFramePrefix<T> + frame_size));
     ::new (base) TaskHeader*(nullptr);
     return base + kFramePrefix<T>;
 }
@@ -54,7 +55,7 @@ void free_task_frame(void* frame) noexcept {
     if (TaskHeader* header = frame_tag<T>(frame)) {
         header->drop_ref();  // the frame's reference; the last one frees the allocation
     } else {
-        ::operator delete(allocation_base<T>(frame));
+        free_frame_memory(allocation_base<T>(frame));
     }
 }
 
@@ -68,7 +69,7 @@ template <class T>
 void destroy_cell_and_free(TaskCell<T>* cell) noexcept {
     std::byte* base = reinterpret_cast<std::byte*>(cell) - kTagSize;
     cell->~TaskCell<T>();
-    ::operator delete(base);
+    free_frame_memory(base);
 }
 
 }  // namespace weft::detail

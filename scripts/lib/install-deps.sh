@@ -2,14 +2,14 @@
 # second run only checks (dpkg -s), it does not touch apt.
 weft_packages=(
   meson ninja-build g++ clang-16 libclang-rt-16-dev llvm pkg-config
-  libgtest-dev libgmock-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev libmimalloc-dev
   redis-server libhiredis-dev python3 python3-matplotlib
 )
 # What scripts/run.sh needs (a release build of weft-bench and its plot): no clang, llvm or redis,
 # so the main job on a fresh machine downloads less.
 weft_run_packages=(
   meson ninja-build g++ pkg-config libgtest-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
-  python3 python3-matplotlib
+  libmimalloc-dev python3 python3-matplotlib
 )
 
 # install_deps [package...]: the given packages, or all of weft_packages.
