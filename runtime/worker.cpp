@@ -239,10 +239,13 @@ void Worker::park() {
         is_parked_ = false;
         if (scheduler_.is_shutdown()) return;
         if (!queue_.is_empty()) {
-            // The driver woke tasks onto our queue: run them (taking ourselves off the sleepers'
-            // list unless a notifier already did; either way we count as searching now).
-            scheduler_.idle.unpark_worker_by_id(index_);
-            break;
+            // The driver woke tasks onto our queue: we run them as a worker with work, not as a
+            // searcher, unless a notifier took us off the sleepers' list first. Waking another
+            // worker for a single task would cost a futex and a spinning thread on every I/O
+            // round trip; with more than one there is work to share.
+            is_searching_ = !scheduler_.idle.unpark_worker_by_id(index_);
+            if (!is_searching_ && queue_.len() > 1) notify_others();
+            return;
         }
         if (!scheduler_.idle.is_parked(index_)) break;  // notify_parked took us off the list
     }
