@@ -65,15 +65,13 @@ public:
     }
 
     // A parked worker that found work of its own (the driver it slept in woke tasks onto its
-    // queue) takes itself off the list, as an unparked worker that is NOT searching: it has its
-    // own work, and an I/O event alone must not set off a search (as in Tokio). Returns false if
-    // a notifier already took it off (it then counts as the searcher that notifier made).
+    // queue) takes itself off the list, as a searcher. Returns false if someone already did.
     bool unpark_worker_by_id(std::uint32_t worker) {
         std::lock_guard lock(mutex_);
         const auto it = std::find(sleepers_.begin(), sleepers_.end(), worker);
         if (it == sleepers_.end()) return false;
         sleepers_.erase(it);
-        state_.fetch_add(1u << kUnparkShift, std::memory_order_seq_cst);
+        state_.fetch_add((1u << kUnparkShift) + 1, std::memory_order_seq_cst);
         return true;
     }
 

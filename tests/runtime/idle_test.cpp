@@ -39,18 +39,18 @@ TEST(Idle, TheLastSearcherToParkIsToldSoItRechecksTheQueues) {
     EXPECT_EQ(idle.num_searching_for_test(), 0u);
 }
 
-// A worker that the driver woke with tasks of its own runs them as a worker with work: it must
-// not count as a searcher, or running its task would wake another worker to search for nothing
-// (a futex and a spinning thread on every I/O round trip).
-TEST(Idle, AWorkerUnparkingItselfForItsOwnTasksIsAwakeButNotSearching) {
+// A worker that the driver woke with tasks of its own counts as a searcher, so running its first
+// task wakes another worker (see Worker::park for why that is kept on purpose).
+TEST(Idle, AWorkerUnparkingItselfForItsOwnTasksCountsAsASearcher) {
     Idle idle(2);
     EXPECT_FALSE(idle.transition_worker_to_parked(0, /*is_searching=*/false));
     EXPECT_FALSE(idle.transition_worker_to_parked(1, /*is_searching=*/false));
     EXPECT_TRUE(idle.unpark_worker_by_id(0));
     EXPECT_FALSE(idle.is_parked(0));
     EXPECT_TRUE(idle.is_parked(1));
-    EXPECT_EQ(idle.num_searching_for_test(), 0u);
-    // Worker 1 is still parked and nobody searches: new work elsewhere wakes it.
+    EXPECT_EQ(idle.num_searching_for_test(), 1u);
+    EXPECT_EQ(idle.worker_to_notify(), -1);                // someone searches already
+    EXPECT_TRUE(idle.transition_worker_from_searching());  // it found work: it must wake another
     EXPECT_EQ(idle.worker_to_notify(), 1);
 }
 
