@@ -89,6 +89,13 @@ public:
         sleepers_.clear();
     }
 
+    // A relaxed guess at whether a wakeup is needed, for callers that can afford to miss one
+    // (see Worker::notify_others); notify through worker_to_notify() when it says yes.
+    bool may_need_notify() const noexcept {
+        const std::uint32_t state = state_.load(std::memory_order_relaxed);
+        return num_searching(state) == 0 && num_unparked(state) < num_workers_;
+    }
+
     std::uint32_t num_searching_for_test() const { return num_searching(state_.load()); }
 
 private:
