@@ -9,7 +9,9 @@
 // `state_` with an RMW too (fetch_add of 0, never a plain load): RMWs on one atomic are totally
 // ordered and each reads the latest value, so either the queuer's RMW sees the worker as parked
 // (and wakes someone), or the worker's RMW comes after it and acquires the queuer's release, so
-// the worker's re-check sees the new work.
+// the worker's re-check sees the new work. The one exception is a worker that queued work on
+// its own queue: it may skip that RMW when a plain load says no wakeup is needed
+// (may_need_notify), since a missed one only delays sharing a task its own worker will run.
 #pragma once
 
 #include <algorithm>
