@@ -119,15 +119,10 @@ void Scheduler::start_threads() {
 void Scheduler::spawn(TaskHeader* task) {
     ThreadContext& ctx = tls_context;
     const bool on_own_worker = ctx.worker && ctx.scheduler == this;
-    if (on_own_worker && has_worker_threads_) {
-        if (is_shutdown()) throw RuntimeShutdownError();
-        ctx.worker->count_spawn();
-        ctx.worker->schedule_local(task, ScheduleKind::kSpawn);
-        return;
-    }
-    unjoined_spawns_.fetch_add(1, std::memory_order_seq_cst);
+    const bool fenced = !(on_own_worker && has_worker_threads_);  // a thread shutdown does not join
+    if (fenced) unjoined_spawns_.fetch_add(1, std::memory_order_seq_cst);
     if (shutdown_.load(std::memory_order_seq_cst)) {
-        unjoined_spawns_.fetch_sub(1, std::memory_order_release);
+        if (fenced) unjoined_spawns_.fetch_sub(1, std::memory_order_release);
         throw RuntimeShutdownError();
     }
     if (on_own_worker) {
@@ -137,7 +132,8 @@ void Scheduler::spawn(TaskHeader* task) {
         count_remote_spawn();
         schedule_remote(task);
     }
-    unjoined_spawns_.fetch_sub(1, std::memory_order_release);
+    // release: the queued task is visible to shutdown once it reads the count back at 0.
+    if (fenced) unjoined_spawns_.fetch_sub(1, std::memory_order_release);
 }
 
 void Scheduler::schedule(TaskHeader* task, ScheduleKind kind) noexcept {
