@@ -25,8 +25,8 @@ void Registration::throw_closed(const char* what) const {
 }
 
 void Registration::close() noexcept {
-    if (is_closed_ || !io_) return;
-    is_closed_ = true;
+    // acq_rel: one close wins even when two tasks close at once; release pairs with is_open().
+    if (!io_ || is_closed_.exchange(true, std::memory_order_acq_rel)) return;
     ::shutdown(fd_, SHUT_RDWR);
     driver_->deregister(io_);
 }
@@ -37,7 +37,7 @@ void Registration::reset() noexcept {
     }
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
     driver_.reset();
-    is_closed_ = false;
+    is_closed_.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace weft::detail

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <coroutine>
@@ -28,24 +29,33 @@ public:
     // closed if that fails). Throws std::logic_error outside a runtime, RuntimeShutdownError after.
     explicit Registration(int fd);
     Registration(Registration&& other) noexcept
-        : driver_(std::move(other.driver_)), io_(std::exchange(other.io_, nullptr)), fd_(std::exchange(other.fd_, -1)) {}
+        : driver_(std::move(other.driver_)),
+          io_(std::exchange(other.io_, nullptr)),
+          fd_(std::exchange(other.fd_, -1)),
+          is_closed_(other.is_closed_.exchange(false, std::memory_order_relaxed)) {}
     Registration& operator=(Registration&& other) noexcept {
         if (this != &other) {
             reset();
             driver_ = std::move(other.driver_);
             io_ = std::exchange(other.io_, nullptr);
             fd_ = std::exchange(other.fd_, -1);
+            is_closed_.store(other.is_closed_.exchange(false, std::memory_order_relaxed), std::memory_order_relaxed);
         }
         return *this;
     }
     ~Registration() { reset(); }
 
-    bool is_open() const noexcept { return fd_ >= 0 && io_ && !is_closed_ && !io_->is_shutdown(); }
+    // From any thread: a task may close the socket while another waits on it.
+    bool is_open() const noexcept {
+        // acquire: pairs with close()'s exchange, so a waiter woken by the close sees it.
+        return fd_ >= 0 && io_ && !is_closed_.load(std::memory_order_acquire) && !io_->is_shutdown();
+    }
     int fd() const noexcept { return fd_; }
     ScheduledIo& io() const noexcept { return *io_; }
     // Throws the error an operation on a closed registration gets: RuntimeShutdownError if the
     // runtime shut down, else ECANCELED (closed locally) naming `what`.
     [[noreturn]] void throw_closed(const char* what) const;
+    // Idempotent, and safe while other tasks wait on the socket (they wake with ECANCELED).
     void close() noexcept;
 
 private:
@@ -54,7 +64,8 @@ private:
     std::shared_ptr<IoDriver> driver_;
     ScheduledIo* io_ = nullptr;
     int fd_ = -1;
-    bool is_closed_ = false;
+    // Written by close() on one thread while a waiter on another reads it (is_open): atomic.
+    std::atomic<bool> is_closed_{false};
 };
 
 // Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
