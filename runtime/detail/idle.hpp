@@ -93,10 +93,7 @@ public:
 
     // A relaxed guess at whether a wakeup is needed, for callers that can afford to miss one
     // (see Worker::notify_others); notify through worker_to_notify() when it says yes.
-    bool may_need_notify() const noexcept {
-        const std::uint32_t state = state_.load(std::memory_order_relaxed);
-        return num_searching(state) == 0 && num_unparked(state) < num_workers_;
-    }
+    bool may_need_notify() const noexcept { return wants_wakeup(state_.load(std::memory_order_relaxed)); }
 
     std::uint32_t num_searching_for_test() const { return num_searching(state_.load()); }
 
@@ -106,10 +103,13 @@ private:
     static std::uint32_t num_searching(std::uint32_t s) noexcept { return s & kSearchMask; }
     static std::uint32_t num_unparked(std::uint32_t s) noexcept { return s >> kUnparkShift; }
 
+    // Nobody searches (a searcher would find the work) and somebody is parked (to wake).
+    bool wants_wakeup(std::uint32_t state) const noexcept {
+        return num_searching(state) == 0 && num_unparked(state) < num_workers_;
+    }
     bool should_notify() noexcept {
         // An RMW, not a load: see the header comment.
-        const std::uint32_t state = state_.fetch_add(0, std::memory_order_seq_cst);
-        return num_searching(state) == 0 && num_unparked(state) < num_workers_;
+        return wants_wakeup(state_.fetch_add(0, std::memory_order_seq_cst));
     }
 
     const std::uint32_t num_workers_;

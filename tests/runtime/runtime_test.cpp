@@ -75,6 +75,21 @@ Task<void> hold_value_until(Tracked held, Event& event) {
     (void)held;
 }
 
+// How many of `handles` finished with JoinError. An unfinished one is skipped (joining it would
+// hang), so it counts as not cancelled.
+std::size_t count_cancelled(std::vector<JoinHandle<void>>& handles) {
+    std::size_t cancelled = 0;
+    for (auto& h : handles) {
+        if (!h.is_finished()) continue;
+        try {
+            h.blocking_join();
+        } catch (const JoinError&) {
+            ++cancelled;
+        }
+    }
+    return cancelled;
+}
+
 // A spawned task joins the owned list only when it first suspends: until then shutdown finds it in
 // a run queue. On the current_thread runtime none of these has run when block_on returns.
 TEST_P(RuntimeTest, ShutdownDestroysSpawnedTasksThatNeverRan) {
@@ -91,16 +106,7 @@ TEST_P(RuntimeTest, ShutdownDestroysSpawnedTasksThatNeverRan) {
         rt->shutdown();  // at once: many of them are still queued
         EXPECT_EQ(Tracked::live.load(), before);
     }
-    std::size_t cancelled = 0;
-    for (auto& h : handles) {
-        if (!h.is_finished()) continue;  // counted below as not cancelled; joining would hang
-        try {
-            h.blocking_join();
-        } catch (const JoinError&) {
-            ++cancelled;
-        }
-    }
-    EXPECT_EQ(cancelled, handles.size());
+    EXPECT_EQ(count_cancelled(handles), handles.size());
 }
 
 // Spawns from plain threads while the runtime shuts down: each one is either refused with
@@ -135,15 +141,8 @@ TEST_P(RuntimeTest, SpawnsFromOtherThreadsRacingShutdownAreRefusedOrCancelled) {
     EXPECT_EQ(refused.load(), 2);
     std::size_t cancelled = 0, total = 0;
     for (auto& mine : accepted) {
-        for (auto& h : mine) {
-            ++total;
-            if (!h.is_finished()) continue;  // counted below as not cancelled; joining would hang
-            try {
-                h.blocking_join();
-            } catch (const JoinError&) {
-                ++cancelled;
-            }
-        }
+        total += mine.size();
+        cancelled += count_cancelled(mine);
     }
     EXPECT_EQ(total, static_cast<std::size_t>(spawned.load()));
     EXPECT_EQ(cancelled, total);
