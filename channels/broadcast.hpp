@@ -51,8 +51,8 @@
 
 #include "detail/budgeted_wait.hpp"
 #include "detail/event_waiters.hpp"
-#include "detail/rw_spin_lock.hpp"
-#include "detail/spin_lock.hpp"
+#include <weft/runtime/detail/rw_spin_lock.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 #include "errors.hpp"
 
 namespace weft::broadcast {

@@ -26,9 +26,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include "../runtime/detail/context.hpp"
-#include "../runtime/detail/scheduler.hpp"
-#include "../runtime/detail/thread_waker.hpp"
+#include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/detail/thread_waker.hpp>
 #include "detail/bounded_channel.hpp"
 #include "detail/budgeted_wait.hpp"
 #include "detail/receive.hpp"

@@ -14,10 +14,10 @@
 #include <stdexcept>
 #include <utility>
 
-#include "../runtime/detail/context.hpp"
-#include "../runtime/detail/scheduler.hpp"
-#include "../runtime/detail/thread_waker.hpp"
-#include "../runtime/waker.hpp"
+#include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/detail/thread_waker.hpp>
+#include <weft/runtime/waker.hpp>
 #include "detail/receive.hpp"
 #include "errors.hpp"
 

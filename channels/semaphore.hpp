@@ -49,9 +49,9 @@
 #include <utility>
 
 #include "detail/budgeted_wait.hpp"
-#include "detail/spin_lock.hpp"
-#include "detail/waiter_list.hpp"
-#include "detail/wake_batch.hpp"
+#include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/waiter_list.hpp>
+#include <weft/runtime/detail/wake_batch.hpp>
 
 namespace weft {
 

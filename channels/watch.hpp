@@ -45,11 +45,11 @@
 #include <stdexcept>
 #include <utility>
 
-#include "../runtime/detail/context.hpp"
-#include "../runtime/detail/scheduler.hpp"
+#include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/scheduler.hpp>
 #include "detail/budgeted_wait.hpp"
 #include "detail/event_waiters.hpp"
-#include "detail/rw_spin_lock.hpp"
+#include <weft/runtime/detail/rw_spin_lock.hpp>
 #include "errors.hpp"
 
 namespace weft::watch {

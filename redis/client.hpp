@@ -52,8 +52,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "../runtime/net/tcp_stream.hpp"
-#include "../runtime/task.hpp"
+#include <weft/runtime/net/tcp_stream.hpp>
+#include <weft/runtime/task.hpp>
 #include "detail/replies.hpp"
 #include "errors.hpp"
 #include "resp_encoder.hpp"

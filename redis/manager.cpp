@@ -1,6 +1,6 @@
 #include "manager.hpp"
 
-#include "../runtime/yield.hpp"
+#include <weft/runtime/yield.hpp>
 
 #include <stdexcept>
 #include <system_error>

@@ -54,14 +54,14 @@
 #include <type_traits>
 #include <utility>
 
-#include "../channels/mpsc.hpp"
-#include "../channels/oneshot.hpp"
-#include "../runtime/errors.hpp"
-#include "../runtime/join_handle.hpp"
-#include "../runtime/runtime.hpp"
-#include "../runtime/task.hpp"
-#include "../runtime/time.hpp"
-#include "../runtime/timeout.hpp"
+#include <weft/channels/mpsc.hpp>
+#include <weft/channels/oneshot.hpp>
+#include <weft/runtime/errors.hpp>
+#include <weft/runtime/join_handle.hpp>
+#include <weft/runtime/runtime.hpp>
+#include <weft/runtime/task.hpp>
+#include <weft/runtime/time.hpp>
+#include <weft/runtime/timeout.hpp>
 #include "client.hpp"
 #include "detail/replies.hpp"
 #include "errors.hpp"

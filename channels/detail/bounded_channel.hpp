@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "../../runtime/waker.hpp"
-#include "atomic_waker.hpp"
+#include <weft/runtime/waker.hpp>
+#include <weft/runtime/detail/atomic_waker.hpp>
 #include "receive.hpp"
 #include "sender_wait_list.hpp"
 #include "slot_ring.hpp"

@@ -32,10 +32,10 @@
 #include <exception>
 #include <utility>
 
-#include "../../runtime/detail/context.hpp"
-#include "../../runtime/detail/coop.hpp"
-#include "../../runtime/detail/scheduler.hpp"
-#include "../../runtime/waker.hpp"
+#include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/coop.hpp>
+#include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/waker.hpp>
 
 namespace weft::detail {
 

@@ -21,9 +21,9 @@
 #include <cstddef>
 #include <mutex>
 
-#include "spin_lock.hpp"
-#include "waiter_list.hpp"
-#include "wake_batch.hpp"
+#include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/waiter_list.hpp>
+#include <weft/runtime/detail/wake_batch.hpp>
 
 namespace weft::detail {
 

@@ -13,10 +13,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "../../runtime/detail/context.hpp"
-#include "../../runtime/detail/coop.hpp"
-#include "../../runtime/detail/scheduler.hpp"
-#include "../../runtime/detail/thread_waker.hpp"
+#include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/coop.hpp>
+#include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/detail/thread_waker.hpp>
 
 namespace weft::detail {
 

@@ -21,8 +21,8 @@
 #include <mutex>
 #include <vector>
 
-#include "spin_lock.hpp"
-#include "waiter_list.hpp"
+#include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/waiter_list.hpp>
 
 namespace weft::detail {
 

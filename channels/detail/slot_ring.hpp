@@ -40,7 +40,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "../../runtime/detail/backoff.hpp"
+#include <weft/runtime/detail/backoff.hpp>
 
 namespace weft::detail {
 

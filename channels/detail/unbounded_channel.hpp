@@ -22,7 +22,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
-#include "atomic_waker.hpp"
+#include <weft/runtime/detail/atomic_waker.hpp>
 #include "receive.hpp"
 
 namespace weft::detail {

@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "../../channels/detail/spin_lock.hpp"
+#include "spin_lock.hpp"
 
 #include "task_header.hpp"
 

@@ -20,7 +20,7 @@
 #include <mutex>
 #include <optional>
 
-#include "../../channels/detail/spin_lock.hpp"
+#include "spin_lock.hpp"
 #include "../waker.hpp"
 
 namespace weft::detail {

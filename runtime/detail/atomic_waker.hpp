@@ -14,7 +14,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "../../runtime/waker.hpp"
+#include "../waker.hpp"
 
 namespace weft::detail {
 

@@ -9,7 +9,7 @@
 
 #include <atomic>
 
-#include "../../runtime/detail/backoff.hpp"
+#include "backoff.hpp"
 
 namespace weft::detail {
 

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstddef>
 
-#include "../../runtime/waker.hpp"
+#include "../waker.hpp"
 
 namespace weft::detail {
 

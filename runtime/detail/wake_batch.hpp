@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <utility>
 
-#include "../../runtime/waker.hpp"
+#include "../waker.hpp"
 
 namespace weft::detail {
 

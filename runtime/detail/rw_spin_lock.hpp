@@ -24,7 +24,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "../../runtime/detail/backoff.hpp"
+#include "backoff.hpp"
 
 namespace weft::detail {
 
