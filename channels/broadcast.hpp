@@ -37,6 +37,8 @@
 // (copy a Sender, subscribe for another Receiver).
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>

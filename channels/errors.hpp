@@ -1,6 +1,8 @@
 // Channel outcomes: what failed, and the value that could not be sent, handed back.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <optional>
 #include <stdexcept>
 #include <utility>

@@ -20,6 +20,8 @@
 // and the Receiver from one task at a time.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -24,6 +24,8 @@
 // re-entrant). Destroying the Mutex while it is locked or waited on is undefined.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <coroutine>
 #include <optional>
 #include <utility>

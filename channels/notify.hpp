@@ -34,6 +34,8 @@
 // store, its last touch of the node.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <mutex>

@@ -7,6 +7,8 @@
 // Lock-free throughout: one atomic state word (below) and two waker slots.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <atomic>
 #include <coroutine>
 #include <cstdint>

@@ -39,6 +39,8 @@
 // node, the waiter loads it (acquire).
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>

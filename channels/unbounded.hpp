@@ -16,6 +16,8 @@
 // and copy it to share. Messages from one Sender arrive in the order sent.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <cstddef>
 #include <memory>
 #include <optional>

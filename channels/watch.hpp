@@ -38,6 +38,8 @@
 // Receiver to share it).
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <atomic>
 #include <coroutine>
 #include <cstddef>

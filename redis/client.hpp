@@ -40,6 +40,8 @@
 // coroutine frame and the reply's Value.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <chrono>
 #include <concepts>
 #include <cstdint>

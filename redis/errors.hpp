@@ -11,6 +11,8 @@
 // the "<message>: <category text>" suffix std::system_error would add.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <memory>
 #include <string>
 #include <string_view>

@@ -40,6 +40,8 @@
 // reference between tasks too (the calls do not modify it) as long as it outlives their awaits.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>

@@ -15,6 +15,8 @@
 // few memcpys.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <concepts>

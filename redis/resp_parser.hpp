@@ -43,6 +43,8 @@
 // Not thread-safe: one parser belongs to one connection's reader.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>

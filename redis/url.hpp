@@ -15,6 +15,8 @@
 // database, a stray character) is std::invalid_argument with a message naming what is wrong.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>

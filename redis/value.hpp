@@ -14,6 +14,8 @@
 // Copying is recursive: its depth is the value's nesting, bounded by the parser's max_depth.
 #pragma once
 
+#include <weft/runtime/detail/language_check.hpp>
+
 #include <array>
 #include <cstdint>
 #include <iosfwd>

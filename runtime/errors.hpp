@@ -1,6 +1,8 @@
 // The runtime's error types: what a caller can catch to tell failures apart.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <stdexcept>
 #include <string>
 

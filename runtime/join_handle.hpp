@@ -1,6 +1,8 @@
 // JoinHandle<T>: the owner's view of a spawned task.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <coroutine>
 #include <stdexcept>
 #include <utility>

@@ -1,6 +1,8 @@
 // Counters a user can read from a running Runtime.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <cstdint>
 #include <vector>
 

@@ -1,6 +1,8 @@
 // Runtime: the scheduler's owner, and the entry points to it.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <exception>

@@ -25,6 +25,8 @@
 // the end of that expression.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <coroutine>
 #include <cstddef>
 #include <tuple>

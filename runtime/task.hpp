@@ -1,6 +1,8 @@
 // Task<T>: weft's coroutine type.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <coroutine>
 #include <cstddef>
 #include <exception>

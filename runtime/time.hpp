@@ -14,6 +14,8 @@
 // after the runtime shut down, RuntimeShutdownError.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <coroutine>

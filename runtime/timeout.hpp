@@ -20,6 +20,8 @@
 // `op`, which lives until the end of that expression.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <chrono>
 #include <coroutine>
 #include <optional>

@@ -1,6 +1,8 @@
 // Waker: the one way anything resumes a task (or a thread blocked in a `blocking_` call).
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <utility>
 
 namespace weft {

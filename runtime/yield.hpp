@@ -1,6 +1,8 @@
 // yield_now: let the other tasks on this worker run.
 #pragma once
 
+#include "detail/language_check.hpp"
+
 #include <coroutine>
 
 #include "detail/coop.hpp"

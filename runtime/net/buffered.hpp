@@ -13,6 +13,8 @@
 // tasks at once. Errors are the stream's.
 #pragma once
 
+#include "../detail/language_check.hpp"
+
 #include <cstddef>
 #include <span>
 #include <string>

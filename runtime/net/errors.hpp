@@ -3,6 +3,8 @@
 // apart (system_category: the errno of the failed call, e.g. ECONNREFUSED or ECONNRESET).
 #pragma once
 
+#include "../detail/language_check.hpp"
+
 #include <system_error>
 
 namespace weft::net {

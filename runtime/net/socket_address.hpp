@@ -1,6 +1,8 @@
 // SocketAddress: an IPv4 or IPv6 address and port.
 #pragma once
 
+#include "../detail/language_check.hpp"
+
 #include <sys/socket.h>
 
 #include <cstdint>

@@ -9,6 +9,8 @@
 // waiting accept fails with ECANCELED; after the runtime shut down, with RuntimeShutdownError.
 #pragma once
 
+#include "../detail/language_check.hpp"
+
 #include <cstdint>
 #include <string_view>
 #include <utility>

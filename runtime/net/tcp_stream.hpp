@@ -18,6 +18,8 @@
 // writes) on one stream are not supported. Move-only; destroying it closes the socket.
 #pragma once
 
+#include "../detail/language_check.hpp"
+
 #include <sys/socket.h>
 
 #include <cstddef>
