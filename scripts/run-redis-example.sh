@@ -10,7 +10,7 @@ install_deps meson ninja-build g++ pkg-config libconcurrentqueue-dev redis-serve
 
 dir=${WEFT_EXAMPLE_BUILD:-build/example}
 if [ ! -f "$dir/build.ninja" ]; then
-  CC=gcc CXX=g++ meson setup "$dir" --buildtype=release -Dtests=false -Dbenchmarks=false >/dev/null
+  CC=gcc CXX=g++ meson setup "$dir" --buildtype=release -Dtests=disabled -Dbenchmarks=disabled >/dev/null
 fi
 meson compile -C "$dir" examples/redis_seed >/dev/null
 

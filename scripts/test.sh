@@ -63,12 +63,12 @@ if [ -z "$only" ] || [ "$only" = asan ]; then
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1$sym_opt" \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_build asan gcc g++ --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
+    -Dbenchmarks=disabled -Dexamples=disabled -- --timeout-multiplier 3
 fi
 if [ -z "$only" ] || [ "$only" = tsan ]; then
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp$sym_opt" \
   run_build tsan clang-16 clang++-16 --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false -Dsmall_queues=true \
-    -Dbenchmarks=false -Dexamples=false -- --timeout-multiplier 3
+    -Dbenchmarks=disabled -Dexamples=disabled -- --timeout-multiplier 3
 fi
 
 # The RESP parser's fuzz target (tests/fuzz), built with clang 16 and libFuzzer in build/fuzz and
@@ -81,7 +81,7 @@ run_fuzz() {
   local setup_mode=()
   [ -f "$dir/build.ninja" ] && setup_mode=(--reconfigure)
   if ! CC=clang-16 CXX=clang++-16 meson setup "${setup_mode[@]}" "$dir" --buildtype=debugoptimized \
-       -Dfuzz=true -Dtests=false -Dbenchmarks=false -Dexamples=false >"$dir.setup.log" 2>&1 \
+       -Dfuzz=true -Dtests=disabled -Dbenchmarks=disabled -Dexamples=disabled >"$dir.setup.log" 2>&1 \
      || ! meson compile -C "$dir" resp_parser_fuzz >"$dir.build.log" 2>&1; then
     cat "$dir.setup.log" "$dir.build.log" 2>/dev/null | tail -40
     echo "fuzz: build failed"
