@@ -7,8 +7,8 @@
 # The checks: the prefix holds only headers, the library, weft.pc, weft-mimalloc.pc and the CMake
 # package; a consumer (consumer.cpp) builds and runs with pkg-config and no flags of its own, with
 # CMake's find_package, and with weft as a meson subproject (which must not look for GoogleTest,
-# Google Benchmark or CLI11); the weft-mimalloc opt-in gives the program mimalloc's malloc; a
-# C++17 compile stops at weft's one #error.
+# Google Benchmark or CLI11); the mimalloc opt-in (pkg-config and CMake) gives the program
+# mimalloc's malloc; a C++17 compile stops at weft's one #error.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -101,7 +101,18 @@ else
   fail "weft-mimalloc opt-in"; log_tail "$dir/log"
 fi
 
-# 6. Without C++20: one clear #error, not pages of coroutine errors.
+# 6. The same opt-in from CMake: weft::mimalloc.
+dir=$(consumer_dir cmake-mimalloc)
+cp tests/install/cmake/CMakeLists.txt "$dir/"
+if cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER=g++ -DWITH_MIMALLOC=ON >"$dir/log" 2>&1 \
+   && cmake --build "$dir/build" >>"$dir/log" 2>&1 \
+   && "$dir/build/consumer" mimalloc >>"$dir/log" 2>&1; then
+  pass "CMake weft::mimalloc opt-in: $(tail -1 "$dir/log")"
+else
+  fail "CMake weft::mimalloc opt-in"; log_tail "$dir/log"
+fi
+
+# 7. Without C++20: one clear #error, not pages of coroutine errors.
 dir=$(consumer_dir cxx17)
 if g++ -std=c++17 -fsyntax-only -I"$prefix/include" "$dir/consumer.cpp" >"$dir/log" 2>&1; then
   fail "C++17 compile stops at weft's #error" "it compiled"
