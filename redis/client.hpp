@@ -1,43 +1,4 @@
 // weft::redis::Client: one connection to a Redis server, on weft's TCP.
-//
-//   Client client = co_await Client::connect("127.0.0.1", 6379);
-//   // or: co_await Client::connect("redis://user:password@host:6379/2")   (AUTH and SELECT)
-//   co_await client.set("greeting", "hello", 10s);              // SET greeting hello PX 10000
-//   std::optional<std::string> v = co_await client.get("greeting");
-//   std::int64_t n = co_await client.incr("visits");
-//   Value reply = co_await client.command("HSET", "h", "field", 42);   // any command
-//
-// One command at a time: a Client is one connection used by one task, each call awaited before
-// the next starts. To share one connection between many tasks, hand it to the manager actor
-// (redis/manager.hpp), which pipelines their commands, or guard it with a weft::Mutex.
-//
-// Errors (all derive from weft::redis::Error, a std::system_error; see redis/errors.hpp):
-//   - ServerError: the server answered with an error reply (its text kept: "WRONGTYPE ...").
-//     The typed helpers (get, set, del, incr, ping) throw it. `command` does NOT: it returns the
-//     error reply as a Value of kind error, like any other reply, so a caller that runs arbitrary
-//     commands sees every reply; any accessor on that Value (as_string(), as_integer()...) throws
-//     it as a ServerError, and `throw_if_error()` does so explicitly. A server error leaves the
-//     connection usable.
-//   - IoError: the connection failed. code() is the errno of the failed call (ECONNREFUSED,
-//     ECONNRESET, EPIPE...), or Errc::connection_closed when the server closed the connection.
-//   - ProtocolError: the server sent bytes that are not RESP (or a hostile length).
-//   After an IoError or ProtocolError the connection is unusable: every later call fails at once
-//   with the same error (is_broken() says so), without touching the socket.
-//   - std::invalid_argument: a bad URL (from connect, when awaited) or a non-positive SET expiry
-//     (thrown by the call itself, before anything is sent).
-//   - std::logic_error: misuse, thrown by the call itself: starting a command while another one
-//     is still in flight on this Client.
-//
-// Cancellation: a call may be cancelled where it waits (its task aborted, or a weft::timeout
-// around it expired). Cancelled before any byte was sent, nothing happened. Cancelled while
-// waiting for its reply, the command was sent and may take effect; the reply is read and dropped
-// by the next call, so the connection stays in step. Cancelled halfway through writing the
-// command, the stream is beyond repair: the Client is broken (IoError, ECANCELED).
-//
-// Cost: each call encodes its command into a buffer the Client reuses, writes it with as few
-// system calls as the socket allows, and parses the reply straight out of the parser's receive
-// buffer (TcpStream::read into RespParser::prepare): no allocation per command beyond the
-// coroutine frame and the reply's Value.
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -65,19 +26,70 @@
 
 namespace weft::redis {
 
+/// One connection to a Redis server, on weft's TCP.
+///
+///     Client client = co_await Client::connect("127.0.0.1", 6379);
+///     // or: co_await Client::connect("redis://user:password@host:6379/2")   (AUTH and SELECT)
+///     co_await client.set("greeting", "hello", 10s);              // SET greeting hello PX 10000
+///     std::optional<std::string> v = co_await client.get("greeting");
+///     std::int64_t n = co_await client.incr("visits");
+///     Value reply = co_await client.command("HSET", "h", "field", 42);   // any command
+///
+/// One command at a time: a Client is one connection used by one task, each call awaited before
+/// the next starts. To share one connection between many tasks, hand it to the manager actor
+/// (redis/manager.hpp), which pipelines their commands, or guard it with a weft::Mutex. Await its
+/// calls inside a task of the runtime it was connected on; it may move between tasks between calls.
+///
+/// Errors (all derive from weft::redis::Error, a std::system_error; see redis/errors.hpp):
+/// - ServerError: the server answered with an error reply (its text kept: "WRONGTYPE ...").
+///   The typed helpers (get, set, del, incr, ping) throw it. `command` does NOT: it returns the
+///   error reply as a Value of kind error, like any other reply, so a caller that runs arbitrary
+///   commands sees every reply; any accessor on that Value (as_string(), as_integer()...) throws
+///   it as a ServerError, and `throw_if_error()` does so explicitly. A server error leaves the
+///   connection usable.
+/// - IoError: the connection failed. code() is the errno of the failed call (ECONNREFUSED,
+///   ECONNRESET, EPIPE...), or Errc::connection_closed when the server closed the connection.
+/// - ProtocolError: the server sent bytes that are not RESP (or a hostile length).
+/// - std::invalid_argument: a bad URL (from connect, when awaited) or a non-positive SET expiry
+///   (thrown by the call itself, before anything is sent).
+/// - std::logic_error: misuse, thrown by the call itself: starting a command while another one
+///   is still in flight on this Client.
+///
+/// After an IoError or ProtocolError the connection is unusable: every later call fails at once
+/// with the same error (is_broken() says so), without touching the socket. Errors that are not
+/// the connection's (RuntimeShutdownError, std::bad_alloc) also break it and propagate as they are.
+///
+/// Cancellation: a call may be cancelled where it waits (its task aborted, or a weft::timeout
+/// around it expired). Cancelled before any byte was sent, nothing happened. Cancelled while
+/// waiting for its reply, the command was sent and may take effect; the reply is read and dropped
+/// by the next call, so the connection stays in step. Cancelled halfway through writing the
+/// command, the stream is beyond repair: the Client is broken (IoError, ECANCELED). So the calls
+/// are cancellation-safe for the connection, not for the command's effect.
+///
+/// Cost: each call encodes its command into a buffer the Client reuses, writes it with as few
+/// system calls as the socket allows, and parses the reply straight out of the parser's receive
+/// buffer (TcpStream::read into RespParser::prepare): no allocation per command beyond the
+/// coroutine frame and the reply's Value.
 class Client {
 public:
-    // Connects to `host` (a name, resolved off the worker threads, or an address) on `port`.
-    // Suspends until connected. Throws IoError (ECONNREFUSED, a resolver error...).
+    /// Connects to `host` (a name, resolved off the worker threads, or an address) on `port`.
+    /// Suspends until connected; await inside a task. Cancelled, it closes the half-made connection.
+    /// @throws IoError (ECONNREFUSED, a resolver error...) when awaited.
     static Task<Client> connect(std::string host, std::uint16_t port);
-    // Connects to a `redis://[[user]:password@]host[:port][/db]` URL (redis/url.hpp), then sends
-    // AUTH if it has a password and SELECT if its database is not 0. Throws, when awaited,
-    // std::invalid_argument for a bad URL, IoError if the connection fails, ServerError if the
-    // server refuses AUTH (e.g. "WRONGPASS invalid username-password pair...") or SELECT.
+    /// Connects to a `redis://[[user]:password@]host[:port][/db]` URL (redis/url.hpp), then sends
+    /// AUTH if it has a password and SELECT if its database is not 0. The URL is copied: it need
+    /// not outlive the call.
+    /// @throws std::invalid_argument for a bad URL, IoError if the connection fails, ServerError if
+    /// the server refuses AUTH (e.g. "WRONGPASS invalid username-password pair...") or SELECT; all
+    /// when awaited.
     static Task<Client> connect(std::string_view url);
+    /// Connects to `info.host` and `info.port`, then sends AUTH and SELECT as connect(std::string_view) does.
+    /// @throws IoError, ServerError as connect(std::string_view), when awaited.
     static Task<Client> connect(ConnectionInfo info);
 
+    /// Takes `other`'s connection. Not while a call is in flight on `other`.
     Client(Client&&) noexcept = default;
+    /// Closes this connection and takes `other`'s. Not while a call is in flight on either.
     Client& operator=(Client&&) noexcept = default;
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -87,8 +99,10 @@ public:
     // Each suspends until the reply has arrived. The arguments are encoded by the call itself,
     // so they need not outlive it.
 
-    // Any command: `command("SET", key, value)`, numbers sent as decimal text. Yields the reply,
-    // an error reply included (see the top of this header).
+    /// Any command: `command("SET", key, value)`, numbers sent as decimal text. Yields the reply,
+    /// an error reply included (see the class). Await it before making the next call.
+    /// @throws std::logic_error from the call if another call is in flight, or when awaited if a
+    /// later call was made first; IoError or ProtocolError (breaking the Client) when awaited.
     template <CommandArg... Args>
         requires(sizeof...(Args) > 0)
     Task<Value> command(const Args&... args) {
@@ -96,8 +110,8 @@ public:
         encode_command(out_, args...);
         return exchange(generation, detail::AsValue{});
     }
-    // Any command given as a range of arguments, its name first (a std::vector<std::string>...).
-    // Throws std::invalid_argument for an empty range.
+    /// Any command given as a range of arguments, its name first (a std::vector<std::string>...).
+    /// @throws std::invalid_argument from the call for an empty range; otherwise as command(const Args&...).
     template <std::ranges::forward_range R>
         requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
     Task<Value> command(const R& args) {
@@ -106,22 +120,24 @@ public:
         return exchange(generation, detail::AsValue{});
     }
 
-    // GET key: the value, or std::nullopt if the key does not exist. ServerError if the key holds
-    // another type (WRONGTYPE).
+    /// GET key: the value, or std::nullopt if the key does not exist.
+    /// @throws ServerError if the key holds another type (WRONGTYPE); otherwise as command(const Args&...).
     Task<std::optional<std::string>> get(std::string_view key) {
         const std::uint64_t generation = begin_command();
         encode_command(out_, "GET", key);
         return exchange(generation, detail::AsOptionalString{});
     }
-    // SET key value, with an expiry if given (sent as PX milliseconds; must be positive, else
-    // std::invalid_argument from the call).
+    /// SET key value, with an expiry if given (sent as PX milliseconds).
+    /// @throws std::invalid_argument from the call for an expiry that is not positive; ServerError
+    /// for an error reply; otherwise as command(const Args&...).
     Task<void> set(std::string_view key, std::string_view value,
                    std::optional<std::chrono::milliseconds> expiry = std::nullopt) {
         const std::uint64_t generation = begin_command();
         detail::encode_set(out_, key, value, expiry);
         return exchange(generation, detail::AsOk{});
     }
-    // DEL key...: how many of the keys existed (and were removed).
+    /// DEL key...: how many of the keys existed (and were removed).
+    /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     template <CommandArg... Keys>
         requires(sizeof...(Keys) > 0)
     Task<std::int64_t> del(const Keys&... keys) {
@@ -129,14 +145,16 @@ public:
         encode_command(out_, "DEL", keys...);
         return exchange(generation, detail::AsInteger{});
     }
-    // INCR key: the value after the increment (a missing key counts from 0). ServerError if the
-    // value is not an integer ("ERR value is not an integer or out of range").
+    /// INCR key: the value after the increment (a missing key counts from 0).
+    /// @throws ServerError if the value is not an integer ("ERR value is not an integer or out of
+    /// range"); otherwise as command(const Args&...).
     Task<std::int64_t> incr(std::string_view key) {
         const std::uint64_t generation = begin_command();
         encode_command(out_, "INCR", key);
         return exchange(generation, detail::AsInteger{});
     }
-    // PING: "PONG".
+    /// PING: "PONG".
+    /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     Task<std::string> ping() {
         const std::uint64_t generation = begin_command();
         encode_command(out_, "PING");
@@ -148,35 +166,37 @@ public:
     // come back in the same order. Do not interleave these with the calls above while replies
     // are outstanding: the calls above read the next reply as theirs.
 
-    // Writes `encoded` whole. Suspends while the socket has no room. Cancelled halfway, the
-    // Client is broken (see the top of this header).
+    /// Writes `encoded` whole. Suspends while the socket has no room. `encoded` is not copied: it
+    /// must outlive the await. Cancelled before any byte went, nothing happened; cancelled
+    /// halfway, the Client is broken (see the class).
+    /// @throws IoError (breaking the Client), or the error that broke it earlier.
     Task<void> write_commands(std::string_view encoded);
-    // Reads the next `count` replies in order, calling `on_reply(Value&&)` for each as soon as it
-    // has been parsed (so early replies are handed on while later ones are still arriving).
-    // Suspends while replies are missing. On an IoError or ProtocolError the replies handed on so
-    // far stay handed on and the error is thrown; an exception from `on_reply` propagates and
-    // leaves the connection usable. Cancelled, it leaves the replies not yet handed on to the
-    // next read.
+    /// Reads the next `count` replies in order, calling `on_reply(Value&&)` for each as soon as it
+    /// has been parsed (so early replies are handed on while later ones are still arriving).
+    /// Suspends while replies are missing. Cancellation-safe: cancelled, it leaves the replies not
+    /// yet handed on to the next read.
+    /// @throws IoError or ProtocolError (breaking the Client); the replies handed on so far stay
+    /// handed on. An exception from `on_reply` propagates and leaves the connection usable.
     template <class OnReply>
         requires std::invocable<OnReply&, Value&&>
     Task<void> read_replies(std::size_t count, OnReply on_reply);
 
     // ---- state ------------------------------------------------------------------------------
 
-    // True after an IoError or ProtocolError (or close()): every call now throws failure().
+    /// True after an IoError or ProtocolError (or close()): every call now throws failure().
     bool is_broken() const noexcept { return failure_ != nullptr; }
-    // The error that broke the connection, or null.
+    /// The error that broke the connection, or null.
     std::exception_ptr failure() const noexcept { return failure_; }
-    // "host:port" of the server, as connected to.
+    /// "host:port" of the server, as connected to ("[::1]:6379" for IPv6).
     const std::string& peer() const noexcept { return peer_; }
-    // Closes the connection; later calls fail with IoError (ECANCELED). Must not be called while
-    // a call is in flight on this Client.
+    /// Closes the connection; later calls fail with IoError (ECANCELED). Must not be called while
+    /// a call is in flight on this Client (use it from the task that owns it).
     void close() noexcept;
-    // The socket, for tests and diagnostics.
+    /// The socket, for tests and diagnostics.
     const net::TcpStream& stream() const noexcept { return stream_; }
 
 private:
-    // How far a call got, for its cancellation (see the top of this header).
+    // How far a call got, for its cancellation (see the class comment).
     enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
     class InFlight;
 
@@ -213,8 +233,9 @@ private:
     bool busy_ = false;           // a call is in flight
 };
 
+/// @cond
 // Marks a call in flight for its lifetime; if the call's frame is destroyed before it finished
-// (cancelled), records what that means for the connection (see the top of this header).
+// (cancelled), records what that means for the connection (see the class comment).
 class Client::InFlight {
 public:
     InFlight(Client& client, std::uint64_t generation);
@@ -238,6 +259,7 @@ private:
     Phase phase_ = Phase::not_sent;
     bool finished_ = false;
 };
+/// @endcond
 
 template <class Convert>
 Task<std::invoke_result_t<Convert&, Value&&>> Client::exchange(std::uint64_t generation, Convert convert) {

@@ -1,14 +1,5 @@
 // The manager actor: one task owns one Redis connection; any number of tasks talk to Redis through
-// cheap copies of its handle, and their commands are pipelined onto that one connection.
-//
-//   Client client = co_await Client::connect("127.0.0.1", 6379);
-//   auto [redis, manager_task] = weft::redis::spawn_manager(std::move(client), 128);
-//   weft::spawn([](Manager redis) -> Task<void> {        // a copy per task
-//       co_await redis.set("foo", "bar");
-//       std::optional<std::string> v = co_await redis.get("foo");
-//   }(redis));
-//   ...                                                   // drop every handle:
-//   co_await manager_task;                                // the manager ends once they are gone
+// cheap copies of its handle (see weft::redis::Manager).
 //
 // How it works (Tokio's tutorial pattern). A call encodes its command, makes a oneshot channel and
 // sends {command, oneshot sender} over a bounded mpsc channel (suspending while it is full: that
@@ -19,25 +10,6 @@
 // so a burst of commands from many tasks costs one write and a few reads, and the server answers
 // them back to back. ManagerOptions::Mode::sequential writes one command and reads its reply
 // before the next (the W6 benchmark's comparison).
-//
-// Failure: if the connection fails (an I/O error, a protocol error, the server closing it), the
-// error goes to every command in flight and to every command still queued; the channel is closed,
-// and from then on every call fails at once with the same error (is_failed()): no caller ever
-// hangs. The manager task then ends normally. A server error reply is not a failure: it goes to
-// its caller only (see below).
-//
-// A caller that gives up (its task aborted, its timeout expired) costs the manager nothing but
-// reading the reply: the command is still sent (it may already be on the wire), its reply is
-// read in order and dropped, and the callers after it get their own replies.
-//
-// Errors from the calls are the Client's (redis/client.hpp): ServerError from the typed helpers
-// (command() returns error replies as a Value), IoError or ProtocolError when the connection
-// failed; besides, weft::TimeoutError when a handle's timeout (with_timeout) expired, and IoError
-// with std::errc::operation_canceled when the manager task is gone without having failed (it was
-// aborted, or the runtime shut down).
-//
-// Handles: copy one per task; copying is two atomic increments. A handle may be shared by
-// reference between tasks too (the calls do not modify it) as long as it outlives their awaits.
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -72,13 +44,16 @@
 
 namespace weft::redis {
 
+/// How the manager task sends commands; see spawn_manager().
 struct ManagerOptions {
+    /// How commands go over the connection.
     enum class Mode : std::uint8_t {
-        pipelined,   // drain every queued command, write them in one buffer, read the replies in order
-        sequential,  // write one command, read its reply, then the next
+        pipelined,   ///< Drain every queued command, write them in one buffer, read the replies in order.
+        sequential,  ///< Write one command, read its reply, then the next.
     };
+    /// Pipelined (the default) or one command at a time.
     Mode mode = Mode::pipelined;
-    // Most commands taken from the channel (and written) in one go. Must be at least 1.
+    /// Most commands taken from the channel (and written) in one go. Must be at least 1.
     std::size_t max_batch = 512;
 };
 
@@ -170,7 +145,7 @@ private:
     std::atomic<bool> failed_{false};
 };
 
-// The manager task's body (see the top of this header).
+// The manager task's body (see the top of this header and weft::redis::Manager).
 Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, std::shared_ptr<ManagerState> state,
                        ManagerOptions options);
 
@@ -182,11 +157,46 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
 struct SpawnedManager;
 class Manager;
 
-// A handle on the manager: every call sends one command to the manager task and suspends until
-// its reply (or the connection's failure) comes back.
+/// A handle on the manager actor: one task owns one Redis connection; any number of tasks talk
+/// to Redis through cheap copies of this handle, and their commands are pipelined onto that one
+/// connection. Every call sends one command to the manager task and suspends until its reply (or
+/// the connection's failure) comes back.
+///
+///     Client client = co_await Client::connect("127.0.0.1", 6379);
+///     auto [redis, manager_task] = weft::redis::spawn_manager(std::move(client), 128);
+///     weft::spawn([](Manager redis) -> Task<void> {        // a copy per task
+///         co_await redis.set("foo", "bar");
+///         std::optional<std::string> v = co_await redis.get("foo");
+///     }(redis));
+///     ...                                                   // drop every handle:
+///     co_await manager_task;                                // the manager ends once they are gone
+///
+/// Failure: if the connection fails (an I/O error, a protocol error, the server closing it), the
+/// error goes to every command in flight and to every command still queued; the channel is closed,
+/// and from then on every call fails at once with the same error (is_failed()): no caller ever
+/// hangs. The manager task then ends normally. A server error reply is not a failure: it goes to
+/// its caller only.
+///
+/// Cancellation: a caller that gives up (its task aborted, its timeout expired) costs the manager
+/// nothing but reading the reply: the command is still sent (it may already be on the wire), its
+/// reply is read in order and dropped, and the callers after it get their own replies. So the
+/// calls are cancellation-safe for the connection and the other callers, not for the command's
+/// effect. A call abandoned while it waits for room in the channel has sent nothing.
+///
+/// Errors from the calls are the Client's (redis/client.hpp): ServerError from the typed helpers
+/// (command() returns error replies as a Value), IoError or ProtocolError when the connection
+/// failed; besides, weft::TimeoutError when a handle's timeout (with_timeout) expired, and IoError
+/// with std::errc::operation_canceled when the manager task is gone without having failed (it was
+/// aborted, or the runtime shut down). A call's arguments are encoded (copied) by the call
+/// itself: they need not outlive it.
+///
+/// Threads: await the calls inside tasks of a weft runtime. Copy one handle per task; copying is
+/// two atomic increments. A handle may be shared by reference between tasks too (the calls do not
+/// modify it) as long as it outlives their awaits.
 class Manager {
 public:
-    // Any command; yields its reply, an error reply included (as Client::command does).
+    /// Any command; yields its reply, an error reply included (as Client::command does).
+    /// @throws IoError, ProtocolError or TimeoutError when awaited (see the class).
     template <CommandArg... Args>
         requires(sizeof...(Args) > 0)
     Task<Value> command(const Args&... args) {
@@ -194,6 +204,8 @@ public:
         encode_command(encoded, args...);
         return call(detail::EncodedCommand(encoded), detail::AsValue{});
     }
+    /// Any command given as a range of arguments, its name first.
+    /// @throws std::invalid_argument from the call for an empty range; otherwise as command(const Args&...).
     template <std::ranges::forward_range R>
         requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
     Task<Value> command(const R& args) {
@@ -201,18 +213,24 @@ public:
         encode_command(encoded, args);
         return call(detail::EncodedCommand(encoded), detail::AsValue{});
     }
-    // As Client::get, set, del, incr and ping.
+    /// As Client::get: the value, or std::nullopt if the key does not exist.
+    /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     Task<std::optional<std::string>> get(std::string_view key) {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "GET", key);
         return call(detail::EncodedCommand(encoded), detail::AsOptionalString{});
     }
+    /// As Client::set.
+    /// @throws std::invalid_argument from the call for an expiry that is not positive; ServerError
+    /// for an error reply; otherwise as command(const Args&...).
     Task<void> set(std::string_view key, std::string_view value,
                    std::optional<std::chrono::milliseconds> expiry = std::nullopt) {
         std::string& encoded = detail::encode_buffer();
         detail::encode_set(encoded, key, value, expiry);
         return call(detail::EncodedCommand(encoded), detail::AsOk{});
     }
+    /// As Client::del: how many of the keys existed.
+    /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     template <CommandArg... Keys>
         requires(sizeof...(Keys) > 0)
     Task<std::int64_t> del(const Keys&... keys) {
@@ -220,38 +238,44 @@ public:
         encode_command(encoded, "DEL", keys...);
         return call(detail::EncodedCommand(encoded), detail::AsInteger{});
     }
+    /// As Client::incr: the value after the increment.
+    /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     Task<std::int64_t> incr(std::string_view key) {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "INCR", key);
         return call(detail::EncodedCommand(encoded), detail::AsInteger{});
     }
+    /// As Client::ping: "PONG".
+    /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     Task<std::string> ping() {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "PING");
         return call(detail::EncodedCommand(encoded), detail::AsString{});
     }
 
-    // A copy of this handle whose calls give up after `limit`, counted from the call: waiting
-    // for room in the channel and waiting for the reply both count. A call that gives up throws
-    // weft::TimeoutError; its command may still run on the server (it may already have been
-    // sent), and the manager drops its reply when it arrives. `limit` must be positive (else
-    // std::invalid_argument).
+    /// A copy of this handle whose calls give up after `limit`, counted from the call: waiting
+    /// for room in the channel and waiting for the reply both count. A call that gives up throws
+    /// weft::TimeoutError; its command may still run on the server (it may already have been
+    /// sent), and the manager drops its reply when it arrives.
+    /// @throws std::invalid_argument if `limit` is not positive.
     Manager with_timeout(Clock::duration limit) const {
         if (limit <= Clock::duration::zero()) throw std::invalid_argument("weft::redis: a timeout must be positive");
         Manager copy(*this);
         copy.timeout_ = limit;
         return copy;
     }
-    // A copy of this handle without a timeout.
+    /// A copy of this handle without a timeout.
     Manager without_timeout() const {
         Manager copy(*this);
         copy.timeout_.reset();
         return copy;
     }
+    /// This handle's timeout, if it has one.
     std::optional<Clock::duration> timeout() const noexcept { return timeout_; }
 
-    // True once the connection failed: every call now throws failure().
+    /// True once the connection failed: every call now throws failure(). From any thread.
     bool is_failed() const noexcept { return state_->failure() != nullptr; }
+    /// The error that failed the connection, or null. From any thread.
     std::exception_ptr failure() const noexcept { return state_->failure(); }
 
 private:
@@ -267,18 +291,20 @@ private:
     std::optional<Clock::duration> timeout_;
 };
 
-// What spawn_manager returns: the first handle, and the manager task. The task ends once every
-// handle is gone and every queued command was answered (or once the connection failed and every
-// queued command got the error); awaiting it never throws but for JoinError (aborted).
+/// What spawn_manager returns: the first handle, and the manager task. The task ends once every
+/// handle is gone and every queued command was answered (or once the connection failed and every
+/// queued command got the error); awaiting it never throws but for JoinError (aborted).
 struct SpawnedManager {
-    Manager manager;
-    JoinHandle<void> task;
+    Manager manager;        ///< The first handle; copy it for each task.
+    JoinHandle<void> task;  ///< The manager task.
 };
 
-// Spawns the manager task on the current runtime; it takes ownership of `client`. `capacity`:
-// how many commands may wait in the channel before callers suspend (std::invalid_argument if 0);
-// `options.max_batch` 0 is std::invalid_argument too. Call from inside a runtime (a task, or
-// block_on's thread), else std::logic_error.
+/// Spawns the manager task on the current runtime; it takes ownership of `client`, which must
+/// not have a call in flight. `capacity`: how many commands may wait in the channel before callers
+/// suspend. Call from inside a task of a runtime (or a spawn_blocking function).
+/// @throws std::invalid_argument if `capacity` or `options.max_batch` is 0.
+/// @throws std::logic_error on a thread that belongs to no runtime; RuntimeShutdownError once the
+/// runtime is shutting down.
 SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options = {});
 
 template <class Convert>

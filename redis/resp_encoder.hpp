@@ -30,10 +30,10 @@
 
 namespace weft::redis {
 
-// A type a command argument can be: text (convertible to std::string_view), an integer (sent in
-// decimal; not bool, and not a character type, whose intent is unclear), or a floating-point
-// number (sent as the shortest decimal text that reads back as the same value; infinities as
-// "inf" and "-inf", which Redis accepts).
+/// A type a command argument can be: text (convertible to std::string_view), an integer (sent in
+/// decimal; not bool, and not a character type, whose intent is unclear), or a floating-point
+/// number (sent as the shortest decimal text that reads back as the same value; infinities as
+/// "inf" and "-inf", which Redis accepts).
 template <class T>
 concept CommandArg =
     std::convertible_to<const T&, std::string_view> ||
@@ -125,8 +125,13 @@ void encode_range(std::string& out, const R& args) {
 
 }  // namespace detail
 
-// Appends the command `args...` (its name first). Does not suspend or fail (but for the string's
-// own std::bad_alloc / std::length_error).
+/// Appends the command `args...` (its name first) to `out`, leaving what is there untouched.
+/// Arguments are binary-safe. Pure: any thread, no I/O. Does not fail but for the string's own
+/// std::bad_alloc / std::length_error.
+///
+///     std::string out;
+///     encode_command(out, "SET", key, value);   // anything convertible to std::string_view
+///     encode_command(out, "EXPIRE", key, 60);    // numbers are sent as their decimal text
 template <CommandArg... Args>
 void encode_command(std::string& out, const Args&... args) {
     static_assert(sizeof...(Args) > 0, "a command needs at least its name");
@@ -138,17 +143,19 @@ void encode_command(std::string& out, const Args&... args) {
     for (const detail::ArgBytes& b : bytes) detail::append_bulk(out, b.data(), b.size());
 }
 
-// Appends a command whose arguments are in a range (its name first): std::vector<std::string>,
-// std::span<const std::string_view>, a std::vector<std::int64_t>... Throws std::invalid_argument
-// if the range is empty (a command needs its name); `out` is then unchanged.
+/// Appends a command whose arguments are in a range (its name first): std::vector<std::string>,
+/// std::span<const std::string_view>, a std::vector<std::int64_t>...
+/// @throws std::invalid_argument if the range is empty (a command needs its name); `out` is then
+/// unchanged. Otherwise only the string's std::bad_alloc / std::length_error.
 template <std::ranges::forward_range R>
     requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
 void encode_command(std::string& out, const R& args) {
     detail::encode_range(out, args);
 }
 
-// Appends a command given as a braced list: encode_command(out, {"MGET", "a", "b"}). Throws
-// std::invalid_argument for an empty list; `out` is then unchanged.
+/// Appends a command given as a braced list: `encode_command(out, {"MGET", "a", "b"})`.
+/// @throws std::invalid_argument for an empty list; `out` is then unchanged. Otherwise only the
+/// string's std::bad_alloc / std::length_error.
 inline void encode_command(std::string& out, std::initializer_list<std::string_view> args) {
     detail::encode_range(out, args);
 }

@@ -1,17 +1,5 @@
 // RespParser: an incremental parser of Redis replies (RESP2, and RESP3 after HELLO 3).
 //
-//   RespParser parser;
-//   for (;;) {
-//       std::span<char> room = parser.prepare(64 * 1024);   // read straight into its buffer
-//       std::size_t n = read(fd, room.data(), room.size());
-//       if (n == 0) { parser.check_end_of_stream(); break; }  // throws if closed mid-reply
-//       parser.commit(n);
-//       while (std::optional<Value> reply = parser.next()) handle(std::move(*reply));
-//   }
-//
-// Bytes may arrive split anywhere, down to one byte at a time: the parser keeps its state between
-// calls and yields each reply once it is complete, in the order the replies were sent.
-//
 // How it works. Bytes go into one buffer, [begin_, end_) not yet consumed. next() reads one
 // element at a time from the front: a line (type byte, text, CRLF), or a bulk string's payload.
 // Aggregates (arrays, maps, sets, pushes) are not parsed by recursion: opening one pushes a frame
@@ -33,14 +21,6 @@
 //     byte at a time costs linear time, not quadratic.
 //   - Errors are detected at the same byte whatever the chunking: the same bytes fed at once or a
 //     byte at a time give the same replies followed by the same error.
-//   - After a ProtocolError the parser is failed: next() throws the same error again, and bytes
-//     fed to it are dropped, until reset().
-//
-// RESP3 attributes (`|`) are parsed (limits apply) and dropped: they are metadata Redis only
-// sends when asked for. RESP3 streamed strings and aggregates (`$?`, `*?`) are a ProtocolError:
-// Redis does not send them.
-//
-// Not thread-safe: one parser belongs to one connection's reader.
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -60,39 +40,70 @@
 
 namespace weft::redis {
 
+/// The protocol version a connection speaks.
 enum class RespVersion : std::uint8_t {
-    resp2 = 2,  // what a connection speaks until HELLO 3 succeeds
-    resp3 = 3,  // adds maps, sets, doubles, booleans, null, big numbers, verbatim, push, attributes
+    resp2 = 2,  ///< What a connection speaks until HELLO 3 succeeds.
+    resp3 = 3,  ///< Adds maps, sets, doubles, booleans, null, big numbers, verbatim, push, attributes.
 };
 
-// Limits on what one reply may contain. Breaking one is a ProtocolError.
+/// Limits on what one reply may contain. Breaking one is a ProtocolError.
 struct RespParserOptions {
-    // Longest bulk string, blob error or verbatim string (Redis's own proto-max-bulk-len default).
+    /// Longest bulk string, blob error or verbatim string (Redis's own proto-max-bulk-len default).
     std::size_t max_bulk_length = std::size_t{512} * 1024 * 1024;
-    // Deepest nesting of aggregates: a top-level array is depth 1, an array in it depth 2.
+    /// Deepest nesting of aggregates: a top-level array is depth 1, an array in it depth 2.
     std::size_t max_depth = 1000;
-    // Most elements of one array, set or push, or pairs of one map (Redis's own limit on the size
-    // of a list, set or hash is 2^32 - 1).
+    /// Most elements of one array, set or push, or pairs of one map (Redis's own limit on the size
+    /// of a list, set or hash is 2^32 - 1).
     std::size_t max_elements = 4'294'967'295;
-    // Longest line: a simple string, error, integer, double, big number or length header, its
-    // type byte included, its CRLF not.
+    /// Longest line: a simple string, error, integer, double, big number or length header, its
+    /// type byte included, its CRLF not.
     std::size_t max_line_length = 64 * 1024;
-    // RESP3 type bytes are a ProtocolError while the version is resp2.
+    /// The version to start with; RESP3 type bytes are a ProtocolError while it is resp2.
     RespVersion version = RespVersion::resp2;
 };
 
+/// An incremental parser of Redis replies (RESP2, and RESP3 after HELLO 3). No I/O: the caller
+/// feeds it bytes.
+///
+///     RespParser parser;
+///     for (;;) {
+///         std::span<char> room = parser.prepare(64 * 1024);   // read straight into its buffer
+///         std::size_t n = read(fd, room.data(), room.size());
+///         if (n == 0) { parser.check_end_of_stream(); break; }  // throws if closed mid-reply
+///         parser.commit(n);
+///         while (std::optional<Value> reply = parser.next()) handle(std::move(*reply));
+///     }
+///
+/// Bytes may arrive split anywhere, down to one byte at a time: the parser keeps its state between
+/// calls and yields each reply once it is complete, in the order the replies were sent. Memory
+/// follows the bytes that arrived, never the lengths the peer claims, and no input, however deep,
+/// grows the C stack.
+///
+/// After a ProtocolError the parser is failed: next() throws the same error again, and bytes
+/// fed to it are dropped, until reset().
+///
+/// RESP3 attributes (`|`) are parsed (limits apply) and dropped: they are metadata Redis only
+/// sends when asked for. RESP3 streamed strings and aggregates (`$?`, `*?`) are a ProtocolError:
+/// Redis does not send them.
+///
+/// Not thread-safe: one parser belongs to one connection's reader. Members that grow the buffer
+/// or build a reply may throw std::bad_alloc.
 class RespParser {
 public:
+    /// An empty parser with these limits; allocates nothing yet.
     explicit RespParser(RespParserOptions options = {});
+    /// Takes `other`'s buffer and state.
     RespParser(RespParser&&) noexcept;
+    /// Takes `other`'s buffer and state.
     RespParser& operator=(RespParser&&) noexcept;
     RespParser(const RespParser&) = delete;
     RespParser& operator=(const RespParser&) = delete;
+    /// Frees the buffer and any partial reply.
     ~RespParser();
 
-    // Appends bytes received from the server (copies them). Dropped if the parser has failed.
+    /// Appends bytes received from the server (copies them). Dropped if the parser has failed.
     void feed(std::span<const char> bytes);
-    // Text (a std::string, a literal...): its characters, without a literal's terminating NUL.
+    /// Text (a std::string, a literal...): its characters, without a literal's terminating NUL.
     template <class Text>
         requires std::convertible_to<const Text&, std::string_view>
     void feed(const Text& text) {
@@ -100,42 +111,48 @@ public:
         feed(std::span<const char>(bytes.data(), bytes.size()));
     }
 
-    // Zero-copy feeding: returns writable space in the buffer, at least `min_size` bytes (the
-    // buffer grows if needed); read into it, then commit() how many bytes were written. The span
-    // is valid until the next call of any other member.
+    /// Zero-copy feeding: returns writable space in the buffer, at least `min_size` bytes (the
+    /// buffer grows if needed); read into it, then commit() how many bytes were written. The span
+    /// is valid until the next call of any other member.
     std::span<char> prepare(std::size_t min_size);
-    // Marks `n` bytes of the space prepare() returned as received. Throws std::logic_error if `n`
-    // is more than that space.
+    /// Marks `n` bytes of the space prepare() returned as received (dropped if the parser has failed).
+    /// @throws std::logic_error if `n` is more than that space.
     void commit(std::size_t n);
 
-    // The next complete reply, or std::nullopt if the bytes so far do not complete one (feed more).
-    // An error reply (-ERR ...) is a Value of kind error, not an exception: a reply like any
-    // other, in order. Throws ProtocolError if the bytes are not valid RESP or break a limit; the
-    // parser then stays failed (every later call throws the same error).
+    /// The next complete reply, or std::nullopt if the bytes so far do not complete one (feed more).
+    /// An error reply (-ERR ...) is a Value of kind error, not an exception: a reply like any
+    /// other, in order.
+    /// @throws ProtocolError if the bytes are not valid RESP or break a limit; the parser then
+    /// stays failed (every later call throws the same error).
     std::optional<Value> next();
 
-    // Switches to RESP3 when HELLO 3 is sent (the server answers it in RESP3 already), or back.
+    /// Switches to RESP3 when HELLO 3 is sent (the server answers it in RESP3 already), or back.
     void set_version(RespVersion version) noexcept { options_.version = version; }
+    /// The version replies are parsed as.
     RespVersion version() const noexcept { return options_.version; }
 
-    // Whether some bytes of a reply have been received but not the whole reply.
+    /// Whether bytes are waiting: part of a reply received but not the whole reply, or (if next()
+    /// was not called until it returned nullopt) bytes of complete replies not yet taken.
     bool has_partial_reply() const noexcept;
+    /// True after a ProtocolError, until reset().
     bool is_failed() const noexcept { return failure_.has_value(); }
 
-    // Call when the connection reached end of stream. Throws IoError (Errc::connection_closed) if
-    // the server closed the connection in the middle of a reply, rethrows the ProtocolError if the
-    // parser has failed, and otherwise does nothing.
+    /// Call when the connection reached end of stream, after next() returned nullopt.
+    /// @throws IoError (Errc::connection_closed) if the server closed the connection in the middle
+    /// of a reply.
+    /// @throws ProtocolError (the one it failed with) if the parser has failed.
     void check_end_of_stream() const;
 
-    // Forgets everything (buffered bytes, a partial reply, a failure) but keeps the options and
-    // the version: for a new connection.
+    /// Forgets everything (buffered bytes, a partial reply, a failure) but keeps the options and
+    /// the version: for a new connection.
     void reset() noexcept;
 
-    // Bytes received and not yet consumed (excludes a partial bulk string's payload, which
-    // has moved into the string being built).
+    /// Bytes received and not yet consumed (excludes a partial bulk string's payload, which
+    /// has moved into the string being built).
     std::size_t buffered_bytes() const noexcept { return end_ - begin_; }
-    // Size of the receive buffer: for tests and metrics.
+    /// Size of the receive buffer: for tests and metrics.
     std::size_t buffer_capacity() const noexcept { return capacity_; }
+    /// The limits it was built with, and the current version (as version()).
     const RespParserOptions& options() const noexcept { return options_; }
 
 private:

@@ -24,21 +24,25 @@
 
 namespace weft::redis {
 
+/// Redis's port when a URL names none.
 inline constexpr std::uint16_t kDefaultPort = 6379;
 
+/// Where a Redis server is and how to log in to it; parse_url() builds one from a URL.
 struct ConnectionInfo {
-    std::string host = "127.0.0.1";
-    std::uint16_t port = kDefaultPort;
-    // AUTH is sent on connect when a password is set: `AUTH username password` with a username,
-    // `AUTH password` without.
+    std::string host = "127.0.0.1";     ///< A name, or a numeric IPv4 or IPv6 address (no brackets).
+    std::uint16_t port = kDefaultPort;  ///< The server's TCP port.
+    /// The ACL user for AUTH. AUTH is sent on connect when a password is set:
+    /// `AUTH username password` with a username, `AUTH password` without.
     std::optional<std::string> username;
+    /// The password for AUTH; none: no AUTH.
     std::optional<std::string> password;
-    // SELECTed on connect when not 0.
+    /// The database index, SELECTed on connect when not 0.
     std::uint32_t database = 0;
 };
 
-// Parses a `redis://` URL (see the top of this header). Throws std::invalid_argument with a
-// message that names the problem and quotes the URL without its password.
+/// Parses a `redis://` URL (see the top of this header). Pure: any thread, no I/O.
+/// @throws std::invalid_argument with a message that names the problem and quotes the URL
+/// without its password.
 ConnectionInfo parse_url(std::string_view url);
 
 }  // namespace weft::redis

@@ -22,42 +22,55 @@
 
 namespace weft {
 
+/// How a Runtime runs its tasks.
 enum class Flavor {
-    multi_thread,    // N worker threads with work stealing
-    current_thread,  // no worker threads: block_on's caller runs every task
+    multi_thread,    ///< N worker threads with work stealing.
+    current_thread,  ///< No worker threads: block_on's caller runs every task, only while in block_on.
 };
 
+/// Settings for a Runtime, read once by its constructor.
 struct RuntimeOptions {
+    /// Multi-threaded (the default) or run on block_on's caller.
     Flavor flavor = Flavor::multi_thread;
-    // Worker threads for multi_thread; 0 means one per core. Ignored for current_thread.
+    /// Worker threads for multi_thread; 0 means one per core; at most 4096. Ignored for current_thread.
     std::size_t worker_threads = 0;
-    // Upper bound on spawn_blocking threads; more calls queue.
+    /// Upper bound on spawn_blocking threads (0 counts as 1); more calls queue.
     std::size_t max_blocking_threads = 64;
-    // How long an idle blocking thread waits for more work before it exits.
+    /// How long an idle blocking thread waits for more work before it exits.
     std::chrono::milliseconds blocking_keep_alive{10'000};
-    // The task just woken by a running task runs next on the same worker (the message-passing
-    // fast path). Disable to measure without it.
+    /// The task just woken by a running task runs next on the same worker (the message-passing
+    /// fast path). Disable to measure without it.
     bool enable_lifo_slot = true;
-    // Receives exceptions nobody will observe: a detached task (or one whose JoinHandle was
-    // dropped unread) that ended by throwing. Default: print to stderr. Called on a worker thread.
+    /// Receives exceptions nobody will observe: a detached task (or one whose JoinHandle was
+    /// dropped unread) that ended by throwing. Default (empty): print to stderr. Called on
+    /// whichever thread releases the task's result (usually a worker); an exception it throws is
+    /// printed and ignored.
     std::function<void(std::exception_ptr)> on_unhandled_exception{};
 };
 
-// Owns worker threads, their run queues, the blocking pool, and every spawned task.
-//
-// Destroying a Runtime shuts it down (see shutdown()). A Runtime must not be destroyed from one of
-// its own worker threads, nor while other threads still wake its tasks.
+/// Owns worker threads, their run queues, the blocking pool, and every spawned task.
+///
+/// Destroying a Runtime shuts it down (see shutdown()). A Runtime must not be destroyed from one of
+/// its own worker threads (shutdown() throws there, so the destructor would terminate), nor while
+/// other threads still wake its tasks.
 class Runtime {
 public:
+    /// Builds the scheduler and, for multi_thread, starts the worker threads.
+    /// @throws std::invalid_argument if `options.worker_threads` exceeds 4096.
+    /// @throws std::system_error if a worker thread cannot be started.
     explicit Runtime(RuntimeOptions options = {});
+    /// Shuts the runtime down (see shutdown()) and frees it.
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
 
-    // Runs `task` to completion and returns its value (or rethrows its exception). Call from an
-    // ordinary thread: calling it on a worker of any runtime throws std::logic_error. On a
-    // current_thread runtime the calling thread runs every task until `task` completes. Throws
-    // RuntimeShutdownError after shutdown.
+    /// Runs `task` to completion and returns its value (or rethrows its exception). Call from an
+    /// ordinary thread (a spawn_blocking function counts as one), never from a worker of any
+    /// runtime. On a current_thread runtime the calling thread runs every task until `task` completes.
+    /// @throws std::logic_error on a runtime worker thread (inside a task); use co_await there.
+    /// @throws RuntimeShutdownError after shutdown.
+    /// @throws JoinError if the runtime shuts down (from another thread) before `task` finishes.
+    /// @throws std::invalid_argument if `task` is empty.
     template <class T>
     T block_on(Task<T> task) {
         check_can_block();
@@ -68,28 +81,41 @@ public:
         return handle.blocking_join();
     }
 
-    // Starts `task` on this runtime. From any thread. Throws RuntimeShutdownError after shutdown.
+    /// Starts `task` on this runtime and returns the handle to its result. From any thread. On a
+    /// current_thread runtime the task runs only while some thread is in block_on.
+    /// @throws RuntimeShutdownError once shutdown has begun.
+    /// @throws std::invalid_argument if `task` is empty.
     template <class T>
     JoinHandle<T> spawn(Task<T> task) {
         return detail::spawn_on(*scheduler_, std::move(task));
     }
 
-    // Runs `fn()` on a separate pool of threads that may block (file I/O, a blocking library call).
-    // Returns a JoinHandle for its result or exception.
+    /// Runs `fn()` on a separate pool of threads that may block (file I/O, a blocking library call).
+    /// Returns a JoinHandle for its result or exception (RuntimeShutdownError if the pool was
+    /// already shut down). From any thread. Aborting the handle does not stop a `fn` that started:
+    /// it runs to the end and its result is dropped. Shutdown waits for running calls and drops
+    /// queued ones.
+    /// @throws RuntimeShutdownError once shutdown has begun.
     template <class F>
     auto spawn_blocking(F&& fn) {
         return spawn(detail::run_blocking(*scheduler_, std::decay_t<F>(std::forward<F>(fn))));
     }
 
-    // Stops the workers after their current poll, destroys every unfinished task's frame (running
-    // the destructors of what it holds; joiners get JoinError), waits for running blocking calls,
-    // and joins every thread. Idempotent. Throws std::logic_error if called from a worker thread of
-    // this runtime.
+    /// Stops the workers after their current poll, destroys every unfinished task's frame (running
+    /// the destructors of what it holds; joiners get JoinError), waits for running blocking calls,
+    /// joins every thread, and shuts down sockets still open. Idempotent; from any thread but this
+    /// runtime's workers.
+    /// @throws std::logic_error if called from a worker thread (a task) of this runtime.
     void shutdown();
 
+    /// True once shutdown has begun. From any thread.
     bool is_shut_down() const noexcept;
+    /// The number of workers: RuntimeOptions::worker_threads resolved, or 1 for current_thread.
     std::size_t num_workers() const noexcept;
+    /// The flavor this runtime was built with.
     Flavor flavor() const noexcept { return flavor_; }
+    /// A snapshot of the runtime's counters, read without stopping it. From any thread.
+    /// @throws std::bad_alloc if the per-worker list cannot be allocated.
     RuntimeMetrics metrics() const;
 
 private:
@@ -100,8 +126,11 @@ private:
     std::unique_ptr<detail::Scheduler, void (*)(detail::Scheduler*)> scheduler_;
 };
 
-// Starts `task` on the current runtime (from inside a task, or from block_on's thread).
-// Throws std::logic_error on a thread that belongs to no runtime.
+/// Starts `task` on the current runtime: the one whose task (or spawn_blocking function) is
+/// running on this thread.
+/// @throws std::logic_error on a thread that belongs to no runtime; use Runtime::spawn there.
+/// @throws RuntimeShutdownError once that runtime's shutdown has begun.
+/// @throws std::invalid_argument if `task` is empty.
 template <class T>
 JoinHandle<T> spawn(Task<T> task) {
     detail::Scheduler* scheduler = detail::current_scheduler();
@@ -109,7 +138,9 @@ JoinHandle<T> spawn(Task<T> task) {
     return detail::spawn_on(*scheduler, std::move(task));
 }
 
-// Runs `fn()` on the current runtime's blocking pool; see Runtime::spawn_blocking.
+/// Runs `fn()` on the current runtime's blocking pool; see Runtime::spawn_blocking.
+/// @throws std::logic_error on a thread that belongs to no runtime.
+/// @throws RuntimeShutdownError once that runtime's shutdown has begun.
 template <class F>
 auto spawn_blocking(F&& fn) {
     detail::Scheduler* scheduler = detail::current_scheduler();

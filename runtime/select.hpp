@@ -1,28 +1,4 @@
-// select: wait for the first of several operations, and cancel the others cleanly.
-//
-//   auto r = co_await weft::select(commands.recv(), shutdown.recv(), weft::sleep(1s));
-//   switch (r.index()) {
-//       case 0: handle(std::get<0>(r)); break;   // std::optional<Command>
-//       case 1: ...                              // the shutdown signal
-//       case 2: ...                              // the timer (void results are std::monostate)
-//   }
-//
-// The operations are weft's leaf awaitables: channel send and recv, oneshot receive, sleep,
-// JoinHandle, Semaphore/Mutex/Notify waits, TCP reads and writes. They run inside the awaiting
-// task (no spawn, no allocation) and share its waker. Yields std::variant<R0, R1, ...> holding
-// the result of the one that completed.
-//
-// Biased, like `tokio::select! { biased; ... }`: whenever several are ready, the first listed wins,
-// so list the one that must not starve first (a shutdown signal, say).
-//
-// The losers are cancelled by destroying them where they wait: a receive that lost keeps its
-// message in the channel (the next recv gets it), a send that lost did not send (its value is
-// dropped with it: select over `tx.reserve()` to keep the value), a sleep that lost is taken off
-// the timer wheel, a lock that lost gives its place in line back.
-//
-// A Task<T> is not a leaf: spawn it and select on its JoinHandle, or bound it with timeout().
-// Await select in the expression that builds it: it refers to the operations, which live until
-// the end of that expression.
+// select: wait for the first of several operations, and cancel the others cleanly (see weft::select).
 #pragma once
 
 #include "detail/language_check.hpp"
@@ -118,7 +94,37 @@ private:
 
 }  // namespace detail
 
-// `co_await select(op1, op2, ...)`: see the top of this header.
+/// `co_await select(op1, op2, ...)`: waits for the first of several operations, and cancels the
+/// others cleanly.
+///
+///     auto r = co_await weft::select(commands.recv(), shutdown.recv(), weft::sleep(1s));
+///     switch (r.index()) {
+///         case 0: handle(std::get<0>(r)); break;   // std::optional<Command>
+///         case 1: ...                              // the shutdown signal
+///         case 2: ...                              // the timer (void results are std::monostate)
+///     }
+///
+/// The operations are weft's leaf awaitables: channel send and recv, oneshot receive, sleep,
+/// JoinHandle, Semaphore/Mutex/Notify waits, TCP reads and writes. They run inside the awaiting
+/// task (no spawn, no allocation) and share its waker. Yields std::variant<R0, R1, ...> holding
+/// the result of the one that completed.
+///
+/// Biased, like `tokio::select! { biased; ... }`: whenever several are ready, the first listed wins,
+/// so list the one that must not starve first (a shutdown signal, say).
+///
+/// The losers are cancelled by destroying them where they wait: a receive that lost keeps its
+/// message in the channel (the next recv gets it), a send that lost did not send (its value is
+/// dropped with it: select over `tx.reserve()` to keep the value), a sleep that lost is taken off
+/// the timer wheel, a lock that lost gives its place in line back. The same holds when the whole
+/// select is abandoned (its task aborted, an enclosing timeout): select is as cancellation-safe
+/// as its least safe branch.
+///
+/// A Task<T> is not a leaf: spawn it and select on its JoinHandle, or bound it with timeout().
+/// Await select in the expression that builds it: it refers to the operations, which live until
+/// the end of that expression. Await only inside a task run by a weft runtime.
+///
+/// @throws std::logic_error if it has to wait outside a task run by a weft runtime; otherwise
+/// whatever an operation throws as it registers or yields its result.
 template <class... Ops>
 auto select(Ops&&... ops) {
     static_assert(sizeof...(Ops) >= 1, "weft::select needs at least one operation");

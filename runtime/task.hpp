@@ -68,26 +68,35 @@ public:
 
 }  // namespace weft::detail
 
-// A lazy coroutine producing a T (or void).
-//
-// Nothing runs until the task is awaited (`co_await std::move(task)` or `co_await task`) or handed to
-// `spawn`/`block_on`. Awaiting runs it to completion on the awaiting task's worker and yields its
-// value, or rethrows its exception. A task can be awaited once; awaiting it again throws
-// std::logic_error. Move-only; destroying a task that never ran frees its frame and runs the
-// destructors of its parameters.
-//
-// Tasks run inside weft's runtime: await them from another weft Task (a spawned task or the one
-// given to block_on). Awaiting a long chain of tasks that complete at once does not grow the stack,
-// in any build mode (see run_trampoline in worker.cpp).
+/// A lazy coroutine producing a T (or void).
+///
+/// Nothing runs until the task is awaited (`co_await std::move(task)` or `co_await task`) or handed to
+/// `spawn`/`block_on`. Awaiting runs it to completion on the awaiting task's worker and yields its
+/// value, or rethrows its exception. A task can be awaited once; awaiting it again throws
+/// std::logic_error. Move-only; destroying a task that never ran frees its frame and runs the
+/// destructors of its parameters. Creating one (calling the coroutine) throws std::bad_alloc if
+/// its frame cannot be allocated.
+///
+/// Tasks run inside weft's runtime: await them from another weft Task (a spawned task or the one
+/// given to block_on). Awaiting a long chain of tasks that complete at once does not grow the stack,
+/// in any build mode (see run_trampoline in worker.cpp).
+///
+/// Cancellation: an awaited task runs inside the awaiting task, so aborting that task (or a
+/// timeout firing) destroys the child's frames where they wait; what is lost is whatever the
+/// child's own pending operation loses.
 template <class T>
 class [[nodiscard]] Task {
 public:
-    using promise_type = detail::TaskPromise<T>;
-    using value_type = T;
+    using promise_type = detail::TaskPromise<T>;  ///< The coroutine promise (internal).
+    using value_type = T;                         ///< What awaiting the task yields.
 
+    /// An empty task: valid() is false; awaiting or spawning it throws.
     Task() noexcept = default;
+    /// Adopts the coroutine frame `h` (used by the promise).
     explicit Task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    /// Takes `other`'s frame, leaving it empty.
     Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    /// Destroys this task's frame, if any, and takes `other`'s.
     Task& operator=(Task&& other) noexcept {
         if (this != &other) {
             if (handle_) handle_.destroy();
@@ -97,38 +106,48 @@ public:
     }
     Task(const Task&) = delete;
     Task& operator=(const Task&) = delete;
+    /// Destroys the frame (and any frames it is awaiting), running destructors.
     ~Task() {
         if (handle_) handle_.destroy();
     }
 
-    // False for a moved-from or default-constructed task.
+    /// False for a moved-from or default-constructed task.
     bool valid() const noexcept { return static_cast<bool>(handle_); }
 
+    /// What `co_await task` returns: runs the task inline in the awaiting task and yields its
+    /// result. Await only inside a task run by a weft runtime.
     class Awaiter {
     public:
+        /// Refers to (does not own) the frame `h`.
         explicit Awaiter(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+        /// Always false: the task starts after the awaiter suspends.
+        /// @throws std::logic_error if the task is empty or was already awaited.
         bool await_ready() const {
             if (!handle_) throw std::logic_error("weft: awaiting an empty Task (moved from?)");
             if (handle_.done()) throw std::logic_error("weft: a Task can only be awaited once");
             return false;
         }
+        /// Hands the thread to the task; it resumes `awaiting` when done.
         void await_suspend(std::coroutine_handle<> awaiting) noexcept {
             handle_.promise().continuation_ = awaiting;
             detail::this_thread_context().next = handle_;  // the trampoline starts us next
         }
+        /// The task's value, or rethrows the exception it ended with.
         T await_resume() { return handle_.promise().result_.take(); }
 
     private:
         std::coroutine_handle<promise_type> handle_;
     };
 
+    /// `co_await task`: runs it; the Task keeps owning the frame.
     Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
+    /// `co_await std::move(task)` or `co_await make_task()`: runs it.
     Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
 
-    // The frame, still owned by this Task (used by combinators that run it inline).
+    /// The frame, still owned by this Task (used by combinators that run it inline).
     std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
 
-    // Gives up ownership of the frame (used by spawn).
+    /// Gives up ownership of the frame (used by spawn).
     std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
 
 private:

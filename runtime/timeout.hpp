@@ -1,23 +1,4 @@
-// timeout: bound how long an operation may take.
-//
-//   auto r = co_await weft::timeout(100ms, rx.recv());       // a channel receive
-//   if (r.timed_out()) ...; else if (*r) use(**r);
-//   auto v = co_await weft::timeout(2s, fetch(url));          // a Task<T>
-//   T t = std::move(v).value();                               // throws weft::TimeoutError
-//
-// Yields TimeoutResult<T>: the operation's result, or "timed out". If the operation can complete
-// at once it does, even with a zero duration; the deadline is only checked while it waits.
-//
-// The losing operation is cancelled cleanly, by destroying it where it waits:
-// - a leaf operation (a channel send or recv, a sleep, a JoinHandle, a lock...) is polled first
-//   and the timer second, so a value that arrived together with the deadline is taken, and a
-//   receive that lost loses no message (the value stays in the channel for the next recv); a
-//   send that lost hands its value back by not sending it;
-// - a Task<T> runs inline in the awaiting task (no spawn, no allocation beyond its frame); when the
-//   deadline passes, its frames are destroyed at their suspension point, running destructors.
-//
-// Await it in the same expression that built it (`co_await weft::timeout(d, op)`): it refers to
-// `op`, which lives until the end of that expression.
+// timeout: bound how long an operation may take (see weft::timeout).
 #pragma once
 
 #include "detail/language_check.hpp"
@@ -38,25 +19,38 @@
 
 namespace weft {
 
-// The outcome of a timeout: a value, or timed out.
+/// The outcome of a timeout: a value, or timed out. Like std::optional<T>: `*r` and `r->` on a
+/// timed-out result are undefined; value() checks.
 template <class T>
 class [[nodiscard]] TimeoutResult {
 public:
-    TimeoutResult() = default;  // timed out
+    /// Timed out.
+    TimeoutResult() = default;
+    /// Completed with `value`.
     explicit TimeoutResult(T value) : value_(std::move(value)) {}
 
+    /// True if the operation timed out.
     bool timed_out() const noexcept { return !value_.has_value(); }
+    /// True if the operation completed.
     explicit operator bool() const noexcept { return value_.has_value(); }
+    /// The value; undefined if timed out.
     T& operator*() & { return *value_; }
+    /// The value; undefined if timed out.
     const T& operator*() const& { return *value_; }
+    /// The value, moved out; undefined if timed out.
     T&& operator*() && { return std::move(*value_); }
+    /// The value's members; undefined if timed out.
     T* operator->() { return &*value_; }
+    /// The value's members; undefined if timed out.
     const T* operator->() const { return &*value_; }
-    // The value, or TimeoutError if the operation timed out.
+    /// The value.
+    /// @throws TimeoutError if the operation timed out.
     T& value() & {
         if (!value_) throw TimeoutError();
         return *value_;
     }
+    /// The value, moved out.
+    /// @throws TimeoutError if the operation timed out.
     T&& value() && {
         if (!value_) throw TimeoutError();
         return std::move(*value_);
@@ -66,13 +60,20 @@ private:
     std::optional<T> value_;
 };
 
+/// The outcome of a timeout over an operation that yields nothing: completed, or timed out.
 template <>
 class [[nodiscard]] TimeoutResult<void> {
 public:
+    /// Timed out.
     TimeoutResult() = default;
+    /// Completed if `completed`, else timed out.
     explicit TimeoutResult(bool completed) : completed_(completed) {}
+    /// True if the operation timed out.
     bool timed_out() const noexcept { return !completed_; }
+    /// True if the operation completed.
     explicit operator bool() const noexcept { return completed_; }
+    /// Returns if the operation completed.
+    /// @throws TimeoutError if it timed out.
     void value() const {
         if (!completed_) throw TimeoutError();
     }
@@ -191,7 +192,7 @@ template <class O>
 concept IsTask = requires { typename O::value_type; } && std::is_same_v<O, Task<typename O::value_type>>;
 }  // namespace detail
 
-// Like timeout, with an absolute deadline.
+/// Like timeout(), with an absolute deadline.
 template <class Op>
 auto timeout_at(Clock::time_point deadline, Op&& op) {
     using O = std::remove_cvref_t<Op>;
@@ -210,7 +211,36 @@ auto timeout_at(Clock::time_point deadline, Op&& op) {
     }
 }
 
-// `co_await timeout(d, op)`: op's result, or timed out after `d`. See the top of this header.
+/// `co_await timeout(d, op)`: op's result, or timed out after `d`.
+///
+///     auto r = co_await weft::timeout(100ms, rx.recv());       // a channel receive
+///     if (r.timed_out()) ...; else if (*r) use(**r);
+///     auto v = co_await weft::timeout(2s, fetch(url));          // a Task<T>
+///     T t = std::move(v).value();                               // throws weft::TimeoutError
+///
+/// Yields TimeoutResult<T>: the operation's result, or "timed out". If the operation can complete
+/// at once it does, even with a zero duration; the deadline is only checked while it waits.
+///
+/// The losing operation is cancelled cleanly, by destroying it where it waits:
+/// - a leaf operation (a channel send or recv, a sleep, a JoinHandle, a lock...) is polled first
+///   and the timer second, so a value that arrived together with the deadline is taken, and a
+///   receive that lost loses no message (the value stays in the channel for the next recv); a
+///   send that lost hands its value back by not sending it;
+/// - a Task<T> (passed by value: std::move it in) runs inline in the awaiting task (no spawn, no
+///   allocation beyond its frame); when the deadline passes, its frames are destroyed at their
+///   suspension point, running destructors.
+///
+/// Cancellation-safe exactly as far as `op` is: abandoning the timeout (its task aborted, a select
+/// another branch won) cancels `op` as above and takes the timer off the wheel.
+///
+/// Await it in the same expression that built it (`co_await weft::timeout(d, op)`): it refers to
+/// `op`, which lives until the end of that expression. Await only inside a task run by a weft
+/// runtime.
+///
+/// @throws std::logic_error if it has to wait outside a task run by a weft runtime (for a Task:
+/// always outside one), or if the Task is empty.
+/// @throws RuntimeShutdownError after the runtime shut down.
+/// Rethrows what `op` throws; a timeout itself is not an exception (see TimeoutResult::value()).
 template <class Rep, class Period, class Op>
 auto timeout(std::chrono::duration<Rep, Period> d, Op&& op) {
     return timeout_at(Clock::now() + std::chrono::duration_cast<Clock::duration>(d), std::forward<Op>(op));

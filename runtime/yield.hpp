@@ -9,11 +9,17 @@
 
 namespace weft {
 
-// `co_await yield_now()` puts the current task at the back of its worker's run queue and resumes
-// it after the tasks already queued there had their turn. Also refills the cooperative budget.
+/// `co_await yield_now()` puts the current task at the back of its worker's run queue and resumes
+/// it after the tasks already queued there had their turn. Also refills the cooperative budget.
+///
+/// Await only inside a task run by a weft runtime. Never throws. Cancellation-safe: it holds
+/// nothing, so an abort while yielded loses nothing.
 struct yield_now {
+    /// Always false: yielding always suspends.
     bool await_ready() const noexcept { return false; }
+    /// Asks the worker to requeue this task once it suspends.
     void await_suspend(std::coroutine_handle<>) const noexcept { detail::coop::request_yield(); }
+    /// Nothing to return.
     void await_resume() const noexcept {}
 };
 

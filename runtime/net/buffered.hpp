@@ -1,16 +1,4 @@
-// BufReader and BufWriter: buffering over a TcpStream, so many small reads or writes cost one
-// system call each way.
-//
-//   weft::net::BufReader in(stream);
-//   std::string line;
-//   while (co_await in.read_line(line)) handle(line);
-//
-//   weft::net::BufWriter out(stream);
-//   co_await out.write("PING\r\n");
-//   co_await out.flush();                   // nothing reaches the socket before a flush or a full buffer
-//
-// Both refer to the stream (which must outlive them); a reader and a writer may be used by two
-// tasks at once. Errors are the stream's.
+// BufReader and BufWriter: buffering over a TcpStream.
 #pragma once
 
 #include "../detail/language_check.hpp"
@@ -26,24 +14,41 @@
 
 namespace weft::net {
 
+/// Buffering over a TcpStream's reads, so many small reads cost one system call.
+///
+///     weft::net::BufReader in(stream);
+///     std::string line;
+///     while (co_await in.read_line(line)) handle(line);
+///
+/// Refers to the stream, which must outlive it. Owned by one task at a time (a BufWriter on the
+/// same stream may be used by another). Errors are the stream's (see TcpStream).
 class BufReader {
 public:
+    /// Buffers up to `capacity` bytes from `stream`.
+    /// @throws std::invalid_argument if `capacity` is 0.
     explicit BufReader(TcpStream& stream, std::size_t capacity = 8192);
 
-    // The buffered bytes, reading from the stream first if there are none. Empty: end of stream.
+    /// The buffered bytes, reading from the stream first if there are none. Empty: end of stream.
+    /// Cancellation-safe: abandoned while waiting, it has read nothing.
     Task<std::span<const char>> fill_buf();
-    // Marks `n` buffered bytes as used.
+    /// Marks `n` buffered bytes as used (at most all of them).
     void consume(std::size_t n) noexcept { begin_ += std::min(n, end_ - begin_); }
+    /// The bytes buffered and not yet consumed; no I/O.
     std::span<const char> buffered() const noexcept { return {buffer_.data() + begin_, end_ - begin_}; }
 
-    // Up to out.size() bytes (buffered first); 0 at end of stream.
+    /// Up to out.size() bytes (buffered first); 0 at end of stream. Cancellation-safe.
     Task<std::size_t> read(std::span<char> out);
-    // Exactly out.size() bytes; StreamError::unexpected_eof if the stream ends first.
+    /// Exactly out.size() bytes. Not cancellation-safe: abandoned part way, the count read is lost.
+    /// @throws std::system_error with StreamError::unexpected_eof if the stream ends first.
     Task<void> read_exact(std::span<char> out);
-    // Appends bytes up to and including `delim` to `out`; yields how many (0: end of stream;
-    // fewer without `delim` at the end: the stream ended mid-line).
+    /// Appends bytes up to and including `delim` to `out`; yields how many (0: end of stream;
+    /// fewer without `delim` at the end: the stream ended mid-line). Cancellation-safe in that
+    /// bytes taken before it was abandoned are already appended to `out`: call again with the
+    /// same `out` to go on.
     Task<std::size_t> read_until(char delim, std::string& out);
-    // The next line without its "\n" or "\r\n", into `line` (replacing it). False at end of stream.
+    /// The next line without its "\n" or "\r\n", into `line` (replacing it). False at end of
+    /// stream. Not cancellation-safe: a partial line taken before it was abandoned is in `line`,
+    /// and the next call clears it.
     Task<bool> read_line(std::string& line);
 
 private:
@@ -52,15 +57,28 @@ private:
     std::size_t begin_ = 0, end_ = 0;
 };
 
+/// Buffering over a TcpStream's writes, so many small writes cost one system call.
+///
+///     weft::net::BufWriter out(stream);
+///     co_await out.write("PING\r\n");
+///     co_await out.flush();   // nothing reaches the socket before a flush or a full buffer
+///
+/// Refers to the stream, which must outlive it. Owned by one task at a time (a BufReader on the
+/// same stream may be used by another). Errors are the stream's (see TcpStream). Destroying it
+/// drops what is buffered: flush first.
 class BufWriter {
 public:
+    /// Buffers up to `capacity` bytes for `stream`.
+    /// @throws std::invalid_argument if `capacity` is 0.
     explicit BufWriter(TcpStream& stream, std::size_t capacity = 8192);
 
-    // Buffers `data`, writing the buffer out when it fills; data larger than the buffer goes
-    // straight to the stream.
+    /// Buffers `data`, writing the buffer out when it fills; data at least as large as the buffer
+    /// goes straight to the stream. Not cancellation-safe (see flush()).
     Task<void> write(std::string_view data);
-    // Writes out everything buffered.
+    /// Writes out everything buffered. Not cancellation-safe: abandoned part way, the bytes already
+    /// sent stay in the buffer and a later flush sends them again.
     Task<void> flush();
+    /// How many bytes wait in the buffer; no I/O.
     std::size_t buffered() const noexcept { return buffer_.size(); }
 
 private:

@@ -9,18 +9,22 @@
 
 namespace weft::net {
 
+/// Stream failures that have no errno; thrown as std::system_error in stream_category().
 enum class StreamError {
-    unexpected_eof = 1,  // the peer closed the stream before the bytes asked for arrived
+    unexpected_eof = 1,  ///< The peer closed the stream before the bytes asked for arrived.
 };
 
-// "weft.stream": StreamError codes.
+/// "weft.stream": StreamError codes. A function-local static: usable from any thread.
 const std::error_category& stream_category() noexcept;
-// "weft.resolver": getaddrinfo's EAI_* codes, with gai_strerror's text.
+/// "weft.resolver": getaddrinfo's EAI_* codes, with gai_strerror's text.
 const std::error_category& resolver_category() noexcept;
 
+/// Lets a StreamError become a std::error_code (and be compared with one).
 inline std::error_code make_error_code(StreamError e) noexcept { return {static_cast<int>(e), stream_category()}; }
 
 }  // namespace weft::net
 
+/// @cond
 template <>
 struct std::is_error_code_enum<weft::net::StreamError> : std::true_type {};
+/// @endcond
