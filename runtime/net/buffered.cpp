@@ -76,9 +76,12 @@ Task<void> BufWriter::write(std::string_view data) {
 }
 
 Task<void> BufWriter::flush() {
-    if (buffer_.empty()) co_return;
-    co_await stream_.write_all(buffer_);
-    buffer_.clear();
+    // One write at a time, each dropping what it sent: a flush abandoned part way (a timeout, an
+    // aborted task) or failed leaves exactly the unsent bytes, so a later flush never repeats one.
+    while (!buffer_.empty()) {
+        const std::size_t n = co_await stream_.write(std::string_view(buffer_));
+        buffer_.erase(0, n);
+    }
 }
 
 }  // namespace weft::net

@@ -73,10 +73,12 @@ public:
     explicit BufWriter(TcpStream& stream, std::size_t capacity = 8192);
 
     /// Buffers `data`, writing the buffer out when it fills; data at least as large as the buffer
-    /// goes straight to the stream. Not cancellation-safe (see flush()).
+    /// goes straight to the stream. Not cancellation-safe: abandoned, none of `data` is buffered,
+    /// though for data as large as the buffer an unknown prefix may have been sent. What was
+    /// buffered before is never sent twice (see flush()).
     Task<void> write(std::string_view data);
-    /// Writes out everything buffered. Not cancellation-safe: abandoned part way, the bytes already
-    /// sent stay in the buffer and a later flush sends them again.
+    /// Writes out everything buffered. Cancellation-safe: abandoned part way (or failed), the bytes
+    /// sent have left the buffer and the rest stay, so a later flush sends each byte once.
     Task<void> flush();
     /// How many bytes wait in the buffer; no I/O.
     std::size_t buffered() const noexcept { return buffer_.size(); }

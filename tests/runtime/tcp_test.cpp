@@ -278,6 +278,45 @@ TEST_P(TcpTest, BufferedLinesRoundTripAcrossOddChunkBoundaries) {
     }());
 }
 
+// Reads until end of stream.
+Task<std::string> read_to_end(TcpStream& s) {
+    std::string all;
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+        const std::size_t n = co_await s.read(std::span<char>(buf));
+        if (n == 0) break;
+        all.append(buf.data(), n);
+    }
+    co_return all;
+}
+
+TEST_P(TcpTest, AFlushAbandonedPartWayLeavesOnlyTheUnsentBytesAndALaterFlushSendsEachOnce) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+        TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
+        Accepted peer = co_await listener.accept();
+        // More than loopback's socket buffers hold, so a flush stalls while the peer does not read.
+        const std::size_t bytes = 32u << 20;
+        std::string data(bytes, '\0');
+        for (std::size_t i = 0; i < bytes; ++i) data[i] = static_cast<char>(pattern(i, 3));
+        BufWriter out(s, bytes + 1);
+        co_await out.write(data);
+        EXPECT_EQ(out.buffered(), bytes);
+        auto first = co_await weft::timeout(50ms, out.flush());
+        EXPECT_TRUE(first.timed_out());
+        EXPECT_GT(out.buffered(), 0u);
+        EXPECT_LT(out.buffered(), bytes);  // part went out before the socket filled
+        JoinHandle<std::string> reader = weft::spawn(read_to_end(peer.stream));
+        co_await out.flush();
+        EXPECT_EQ(out.buffered(), 0u);
+        s.shutdown(weft::net::Shutdown::write);
+        std::string got = co_await reader;
+        EXPECT_EQ(got.size(), bytes);
+        EXPECT_TRUE(got == data) << "bytes repeated, lost or reordered";
+    }());
+}
+
 TEST_P(TcpTest, ReadTimesOutCleanlyAndTheDataStillArrivesLater) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
