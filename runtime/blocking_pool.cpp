@@ -3,6 +3,8 @@
 #include "detail/context.hpp"
 #include "detail/scheduler_impl.hpp"
 
+#include <utility>
+
 namespace weft::detail {
 
 BlockingPool::BlockingPool(Scheduler& scheduler, std::size_t max_threads, std::chrono::milliseconds keep_alive)
@@ -17,8 +19,21 @@ bool BlockingPool::submit(std::function<void()> job) {
     if (idle_threads_ >= jobs_.size()) {
         cv_.notify_one();
     } else if (live_threads_ < max_threads_) {
+        std::thread thread;
+        try {
+            thread = std::thread([this] { thread_main(); });
+        } catch (...) {
+            // No new thread. With none live, nothing would ever run the job: hand the error back
+            // rather than leave a spawn_blocking that never completes.
+            if (live_threads_ == 0) {
+                jobs_.pop_back();
+                throw;
+            }
+            return true;  // a busy thread takes it when it finishes
+        }
         ++live_threads_;
-        threads_.emplace_back([this] { thread_main(); });
+        const std::thread::id id = thread.get_id();
+        threads_.emplace(id, std::move(thread));  // before thread_main can look for it: we hold the lock
     }  // else: every thread is busy; the job waits its turn
     return true;
 }
@@ -45,20 +60,32 @@ void BlockingPool::thread_main() {
     }
     --live_threads_;
     tls_context.scheduler = nullptr;
+    // After shutdown took the handles, shutdown joins this thread. Otherwise this thread exits on
+    // its own: it parks its handle for whoever comes next and joins the one parked before it.
+    std::thread previous;
+    if (auto self = threads_.find(std::this_thread::get_id()); self != threads_.end()) {
+        previous = std::exchange(last_exiting_, std::move(self->second));
+        threads_.erase(self);
+    }
+    lock.unlock();
+    if (previous.joinable()) previous.join();
 }
 
 void BlockingPool::shutdown() {
     std::deque<std::function<void()>> dropped;
-    std::vector<std::thread> threads;
+    std::unordered_map<std::thread::id, std::thread> threads;
+    std::thread last_exiting;
     {
         std::lock_guard lock(mutex_);
         shutdown_ = true;
         dropped.swap(jobs_);
         threads.swap(threads_);
+        last_exiting = std::move(last_exiting_);
     }
     cv_.notify_all();
     dropped.clear();
-    for (auto& t : threads) t.join();
+    for (auto& [id, t] : threads) t.join();
+    if (last_exiting.joinable()) last_exiting.join();  // it has joined any before it
 }
 
 std::size_t BlockingPool::num_threads() const {

@@ -92,7 +92,7 @@ public:
 
     /// Runs `fn()` on a separate pool of threads that may block (file I/O, a blocking library call).
     /// Returns a JoinHandle for its result or exception (RuntimeShutdownError if the pool was
-    /// already shut down). From any thread. Aborting the handle does not stop a `fn` that started:
+    /// already shut down; std::system_error if no pool thread could be started to run it). From any thread. Aborting the handle does not stop a `fn` that started:
     /// it runs to the end and its result is dropped. Shutdown waits for running calls and drops
     /// queued ones.
     /// @throws RuntimeShutdownError once shutdown has begun.

@@ -1,7 +1,9 @@
 // The pool of threads that run spawn_blocking calls.
 //
 // Not a fast path: a mutex-guarded FIFO of jobs. Threads start on demand up to a maximum and exit
-// after sitting idle for the keep-alive time.
+// after sitting idle for the keep-alive time. An exiting thread cannot join itself, so it leaves
+// its handle in `last_exiting_` and joins the one left there before it: at most one finished
+// thread's stack is held, however many bursts a long-lived runtime sees (Tokio does the same).
 #pragma once
 
 #include <chrono>
@@ -11,7 +13,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <vector>
+#include <unordered_map>
 
 namespace weft::detail {
 
@@ -22,7 +24,8 @@ public:
     BlockingPool(Scheduler& scheduler, std::size_t max_threads, std::chrono::milliseconds keep_alive);
     ~BlockingPool();
 
-    // Returns false after shutdown (the job is not run).
+    // Returns false after shutdown (the job is not run). Throws std::system_error, with the job
+    // not queued, if no thread could be started and none is there to run it.
     bool submit(std::function<void()> job);
 
     // Refuses new jobs, drops queued ones, waits for running ones, joins every thread.
@@ -39,7 +42,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> jobs_;
-    std::vector<std::thread> threads_;   // every thread started, joined at shutdown
+    std::unordered_map<std::thread::id, std::thread> threads_;  // live threads, joined at shutdown
+    std::thread last_exiting_;  // the latest thread to exit idle; joined by the next, or at shutdown
     std::size_t live_threads_ = 0;
     std::size_t idle_threads_ = 0;
     bool shutdown_ = false;

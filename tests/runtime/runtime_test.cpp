@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
+#include <string>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -230,6 +233,37 @@ TEST_P(RuntimeTest, SpawnBlockingRunsOffTheWorkersAndReturnsValuesAndExceptions)
         co_return sum;
     }());
     EXPECT_EQ(total, 63 * 64 / 2 + 1000);
+}
+
+// Virtual memory of this process, in kB (VmSize in /proc/self/status).
+long virtual_memory_kb() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmSize:", 0) == 0) return std::stol(line.substr(7));
+    }
+    return -1;
+}
+
+TEST(RuntimeBlockingPool, ThreadsThatExitIdleAreJoinedSoBurstsDoNotPileUpStacks) {
+    using namespace std::chrono_literals;
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 1, .blocking_keep_alive = 1ms});
+    const long before = virtual_memory_kb();
+    ASSERT_GT(before, 0);
+    constexpr int bursts = 300;  // an unjoined thread keeps its 8 MB stack: 2.4 GB if they piled up
+    for (int i = 0; i < bursts; ++i) {
+        const int got = rt.block_on([](int i) -> Task<int> {
+            auto call = weft::spawn_blocking([i] { return i; });
+            co_return co_await call;
+        }(i));
+        ASSERT_EQ(got, i);
+        // Wait for the thread to exit idle, so the next burst starts a new one.
+        for (int polls = 0; rt.metrics().blocking_threads != 0; ++polls) {
+            ASSERT_LT(polls, 100'000) << "the blocking thread never exited";
+            std::this_thread::sleep_for(100us);
+        }
+    }
+    const long grown_mb = (virtual_memory_kb() - before) / 1024;
+    EXPECT_LT(grown_mb, 256) << bursts << " bursts grew the address space by " << grown_mb << " MB";
 }
 
 TEST_P(RuntimeTest, MetricsCountWorkersSpawnsAndPolls) {
