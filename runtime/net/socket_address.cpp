@@ -54,6 +54,19 @@ std::uint16_t SocketAddress::port() const noexcept {
     return 0;
 }
 
+bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
+    if (a.family() != b.family() || a.port() != b.port()) return false;
+    if (a.family() == AF_INET) {
+        return std::memcmp(&reinterpret_cast<const sockaddr_in*>(a.native())->sin_addr,
+                           &reinterpret_cast<const sockaddr_in*>(b.native())->sin_addr, sizeof(in_addr)) == 0;
+    }
+    if (a.family() == AF_INET6) {
+        return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(a.native())->sin6_addr,
+                           &reinterpret_cast<const sockaddr_in6*>(b.native())->sin6_addr, sizeof(in6_addr)) == 0;
+    }
+    return true;  // both without an address
+}
+
 std::string SocketAddress::ip() const {
     char buf[INET6_ADDRSTRLEN] = "";
     if (family() == AF_INET) ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof buf);

@@ -42,10 +42,8 @@ public:
     /// The length of native().
     socklen_t native_len() const noexcept { return len_; }
 
-    /// Same family, address and port.
-    friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
-        return a.to_string() == b.to_string();
-    }
+    /// Same family, address and port (an IPv6 scope id is not compared). Allocates nothing.
+    friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
 private:
     sockaddr_storage storage_{};

@@ -317,6 +317,17 @@ TEST_P(TcpTest, AFlushAbandonedPartWayLeavesOnlyTheUnsentBytesAndALaterFlushSend
     }());
 }
 
+TEST(SocketAddress, EqualityComparesFamilyAddressAndPort) {
+    EXPECT_EQ(SocketAddress("127.0.0.1", 80), SocketAddress("127.0.0.1", 80));
+    EXPECT_NE(SocketAddress("127.0.0.1", 80), SocketAddress("127.0.0.1", 81));
+    EXPECT_NE(SocketAddress("127.0.0.1", 80), SocketAddress("127.0.0.2", 80));
+    EXPECT_EQ(SocketAddress("::1", 80), SocketAddress("[::1]", 80));
+    EXPECT_NE(SocketAddress("::1", 80), SocketAddress("::2", 80));
+    EXPECT_NE(SocketAddress("::ffff:127.0.0.1", 80), SocketAddress("127.0.0.1", 80));  // families differ
+    EXPECT_EQ(SocketAddress(), SocketAddress());
+    EXPECT_NE(SocketAddress(), SocketAddress("0.0.0.0", 0));
+}
+
 TEST_P(TcpTest, ReadTimesOutCleanlyAndTheDataStillArrivesLater) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
