@@ -1,21 +1,33 @@
-// broadcast::channel: many senders, many receivers; every receiver sees every value sent after it
-// subscribed, in order. This header holds the handles (Sender, Receiver) and channel(); the
-// outcome types are in broadcast_errors.hpp, the shared ring in detail/broadcast_ring.hpp.
+/// @file
+/// broadcast::channel: many senders, many receivers; every receiver sees every value sent after it
+/// subscribed, in order. This header holds the handles (Sender, Receiver) and channel(); the
+/// outcome types are in broadcast_errors.hpp.
+///
+/// @code
+/// auto [tx, rx] = weft::broadcast::channel<Event>(64);
+/// auto rx2 = tx.subscribe();                       // another receiver, from now on
+/// tx.send(event);                                  // -> SendResult: receivers reached, or none
+/// auto r = co_await rx.recv();                     // a value, lagged(n), or closed
+/// if (r) use(*r); else if (r.is_lagged()) skip(r.lagged_by()); else /* closed */ break;
+/// @endcode
+///
+/// Semantics follow Tokio's broadcast. The channel keeps the last `capacity` values. Senders never
+/// wait: a receiver that falls more than `capacity` values behind loses the oldest ones; its next
+/// recv reports exactly how many it missed (RecvError::lagged, lagged_by() == n) and the one after
+/// continues from the oldest value still kept. recv reports closed once every sender is gone and
+/// the receiver has seen everything. A value is destroyed once every receiver that was subscribed
+/// when it was sent has read it, skipped it (lagged past it), or gone away. Each receiver gets its
+/// own copy, so T must be copyable. `send` fails, handing the value back, while there are no
+/// receivers.
+///
+/// Cancellation: a recv takes a value only when it completes, so destroying a pending recv (its
+/// task aborted, a timeout or select won) loses nothing and leaves no waiter behind.
+///
+/// Threads: every operation may be called from any thread, and only `co_await rx.recv()` needs a
+/// task. Handles are not synchronised objects: one Sender or Receiver is used by one task (or
+/// thread) at a time; copy a Sender, subscribe for another Receiver.
 //
-//   auto [tx, rx] = weft::broadcast::channel<Event>(64);
-//   auto rx2 = tx.subscribe();                       // another receiver, from now on
-//   tx.send(event);                                  // -> SendResult: receivers reached, or none
-//   auto r = co_await rx.recv();                     // a value, lagged(n), or closed
-//   if (r) use(*r); else if (r.is_lagged()) skip(r.lagged_by()); else /* closed */ break;
-//
-// Semantics follow Tokio's broadcast. The channel keeps the last `capacity` values. Senders never
-// wait: a receiver that falls more than `capacity` values behind loses the oldest ones; its next
-// recv reports exactly how many it missed (RecvError::lagged, lagged_by() == n) and the one after
-// continues from the oldest value still kept. recv reports closed once every sender is gone and
-// the receiver has seen everything. A value is destroyed once every receiver that was subscribed
-// when it was sent has read it, skipped it (lagged past it), or gone away. Each receiver gets its
-// own copy, so T must be copyable. `send` fails, handing the value back, while there are no
-// receivers.
+// The shared ring is in detail/broadcast_ring.hpp.
 //
 // Lock-free: recv and try_recv of a value that is there (a shared-side spin of one slot's
 // reader/writer lock, an atomic decrement; no mutex, no system call, no allocation), len,
@@ -30,12 +42,6 @@
 //  - subscribe, resubscribe and dropping a receiver take the tail lock (rare operations).
 //  - a receiver with nothing to read queues under a second SpinLock (detail/event_waiters.hpp);
 //    a send looks at an atomic waiter count and takes that lock only if someone waits.
-//
-// Cancellation: a recv takes a value only when it completes, so destroying a pending recv (its
-// task aborted, a timeout won) loses nothing and leaves no waiter behind.
-//
-// Handles are not synchronised objects: one Sender or Receiver is used by one task at a time
-// (copy a Sender, subscribe for another Receiver).
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -59,32 +65,44 @@ class Sender;
 template <class T>
 class Receiver;
 
+/// The two ends channel() returns; bind them with `auto [tx, rx] = channel<T>(n);`.
 template <class T>
 struct Channel {
-    Sender<T> sender;
-    Receiver<T> receiver;
+    Sender<T> sender;      ///< The first sender.
+    Receiver<T> receiver;  ///< The first receiver: it sees every value sent from now on.
 };
 
-// Creates a channel keeping the last `capacity` values, with one sender and one receiver. Throws
-// std::invalid_argument if capacity is 0 (or absurdly large).
+/// Creates a channel keeping the last `capacity` values, with one sender and one receiver.
+/// T must be copyable (each receiver gets its own copy). From any thread.
+/// @throws std::invalid_argument if capacity is 0 or more than 2^32.
+/// @throws std::bad_alloc if the ring cannot be allocated.
 template <class T>
 Channel<T> channel(std::size_t capacity);
 
-// The sending end. Copy it for more senders; the channel closes when the last copy is gone.
+/// The sending end of a broadcast channel. Copy it for more senders; the channel closes when the
+/// last copy is gone (receivers then read what is left, then see closed).
+///
+/// Sending never waits, so every member may be called from any thread, inside a task or not; one
+/// Sender object is used by one thread at a time. Using a moved-from Sender throws
+/// std::logic_error.
 template <class T>
 class Sender {
 public:
+    /// Another sender on the same channel (a moved-from one copies as moved-from).
     Sender(const Sender& other) noexcept : shared_(other.shared_) {
         if (shared_) {
             shared_->add_sender();
             shared_->add_ref();
         }
     }
+    /// Takes `other`'s place; `other` becomes moved-from.
     Sender(Sender&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)) {}
+    /// Drops this sender's channel (as the destructor does) and takes `other`'s.
     Sender& operator=(Sender other) noexcept {
         std::swap(shared_, other.shared_);
         return *this;
     }
+    /// Drops this sender; the last one closes the channel, waking waiting receivers.
     ~Sender() {
         if (shared_) {
             shared_->drop_sender();
@@ -92,19 +110,27 @@ public:
         }
     }
 
-    // Sends `value` to every receiver subscribed now. Never waits (a receiver too far behind loses
-    // the oldest values instead). Ok with the number of receivers that will see it; or, with no
-    // receivers, fails and hands the value back. Throws what T's move constructor throws.
+    /// Sends `value` to every receiver subscribed now. Never waits (a receiver too far behind
+    /// loses the oldest values instead), though it spins while a receiver copies out the value
+    /// being overwritten.
+    /// @return ok with the number of receivers that will see it; or, with no receivers, failed
+    ///         with the value handed back (SendResult::take_value).
+    /// @throws std::logic_error on a moved-from sender.
+    /// @throws anything T's move constructor throws (the value is then lost).
     SendResult<T> send(T value) {
         if (const std::size_t n = shared()->send(value))
             return SendResult<T>(typename SendResult<T>::Delivered{}, n);
         return SendResult<T>(typename SendResult<T>::Refused{}, std::move(value));
     }
 
-    // A new receiver that will see every value sent from now on.
+    /// A new receiver that will see every value sent from now on.
+    /// @throws std::logic_error on a moved-from sender.
     Receiver<T> subscribe() const { return Receiver<T>(shared(), shared()->subscribe()); }
 
+    /// How many receivers exist now (a snapshot).
+    /// @throws std::logic_error on a moved-from sender.
     std::size_t receiver_count() const { return shared()->receiver_count(); }
+    /// True if both send into the same channel.
     bool same_channel(const Sender& other) const noexcept { return shared_ == other.shared_; }
 
 private:
@@ -119,12 +145,19 @@ private:
     detail::Shared<T>* shared_;
 };
 
-// A receiving end: its own position in the stream. Move-only (resubscribe for another).
+/// A receiving end of a broadcast channel: its own position in the stream. Move-only
+/// (resubscribe for another).
+///
+/// Every member may be called from any thread; `co_await recv()` only inside a task. One Receiver
+/// object is used by one task (or thread) at a time. Using a moved-from Receiver throws
+/// std::logic_error.
 template <class T>
 class Receiver {
 public:
+    /// Takes `other`'s place and position; `other` becomes moved-from.
     Receiver(Receiver&& other) noexcept
         : shared_(std::exchange(other.shared_, nullptr)), next_(other.next_) {}
+    /// Drops this receiver (as the destructor does) and takes `other`'s place and position.
     Receiver& operator=(Receiver&& other) noexcept {
         if (this != &other) {
             release();
@@ -135,18 +168,28 @@ public:
     }
     Receiver(const Receiver&) = delete;
     Receiver& operator=(const Receiver&) = delete;
-    // Values this receiver was still due count as read (the last receiver due destroys them).
+    /// Unsubscribes: values this receiver was still due count as read (the last receiver due
+    /// destroys them).
     ~Receiver() { release(); }
 
     class RecvAwaiter;
 
-    // `co_await rx.recv()`: the next value; or RecvError::lagged with lagged_by() == how many values
-    // were dropped before this receiver read them (the next recv continues from the oldest kept);
-    // or RecvError::closed once every sender is gone and everything was read. Suspends while there
-    // is nothing new (or yields first, when the task's cooperative budget is spent).
+    /// `co_await rx.recv()`: the next value; or RecvError::lagged with lagged_by() == how many
+    /// values were dropped before this receiver read them (the next recv continues from the oldest
+    /// kept); or RecvError::closed once every sender is gone and everything was read. Suspends
+    /// while there is nothing new (or yields first, when the task's cooperative budget is spent).
+    ///
+    /// Cancellation-safe: the value is taken only when the recv completes, so abandoning it (task
+    /// aborted, timeout or select lost) loses nothing. Await inside a task run by a weft runtime;
+    /// the receiver must stay in place (not moved or destroyed) while the recv is pending.
+    /// @throws std::logic_error on a moved-from receiver.
+    /// @throws anything T's copy constructor throws, from the co_await (the value stays unread).
     RecvAwaiter recv();
 
-    // Like recv without waiting: a value, TryRecvError::empty (senders remain), lagged, or closed.
+    /// Like recv without waiting: a value, TryRecvError::empty (senders remain), lagged, or
+    /// closed. From any thread.
+    /// @throws std::logic_error on a moved-from receiver.
+    /// @throws anything T's copy constructor throws (the value stays unread).
     TryRecvResult<T> try_recv() {
         std::optional<T> out;
         std::uint64_t missed = 0;
@@ -159,15 +202,23 @@ public:
         return TryRecvResult<T>(TryRecvError::empty);
     }
 
-    // A new receiver on the same channel that sees values sent from now on (not this one's backlog).
+    /// A new receiver on the same channel that sees values sent from now on (not this one's
+    /// backlog).
+    /// @throws std::logic_error on a moved-from receiver.
     Receiver resubscribe() const { return Receiver(shared(), shared()->subscribe()); }
 
-    // Values sent that this receiver has not read yet. More than the capacity means the next recv
-    // reports lagged.
+    /// Values sent that this receiver has not read yet. More than the capacity means the next
+    /// recv reports lagged.
+    /// @throws std::logic_error on a moved-from receiver.
     std::size_t len() const { return static_cast<std::size_t>(shared()->tail() - next_); }
+    /// True if len() is 0.
+    /// @throws std::logic_error on a moved-from receiver.
     bool is_empty() const { return len() == 0; }
+    /// How many receivers exist now (a snapshot).
+    /// @throws std::logic_error on a moved-from receiver.
     std::size_t receiver_count() const { return shared()->receiver_count(); }
-    // True once every sender is gone (values not read yet can still be received).
+    /// True once every sender is gone (values not read yet can still be received).
+    /// @throws std::logic_error on a moved-from receiver.
     bool is_closed() const { return shared()->is_closed(); }
 
 private:
@@ -189,13 +240,22 @@ private:
     std::uint64_t next_;  // the next position to read
 };
 
-// The awaitable behind `co_await rx.recv()`. Not movable: it may sit in the waiter list.
+/// The awaitable Receiver::recv() returns. Not movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and try to read now, else queue the task's waker; it is a leaf awaitable, so select() and
+/// timeout() accept it. Destroying it before it completes leaves the wait and takes nothing.
 template <class T>
 class Receiver<T>::RecvAwaiter final : public weft::detail::BudgetedWait<RecvAwaiter> {
 public:
+    /// Made by Receiver::recv().
+    /// @throws std::logic_error on a moved-from receiver.
     explicit RecvAwaiter(Receiver* rx) : rx_(rx), shared_(rx->shared()) {}
+    /// Leaves the wait list if still queued.
     ~RecvAwaiter() { shared_->rx_waiters().remove(node_); }
 
+    /// The outcome: a value, lagged, or closed.
+    /// @throws anything T's copy constructor threw while the task was suspended.
     RecvResult<T> await_resume() {
         if (error_) std::rethrow_exception(error_);
         return std::move(*result_);
