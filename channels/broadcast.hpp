@@ -134,8 +134,10 @@ public:
     bool same_channel(const Sender& other) const noexcept { return shared_ == other.shared_; }
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel(std::size_t);
+    /// @endcond
     explicit Sender(detail::Shared<T>* shared) noexcept : shared_(shared) {}
     detail::Shared<T>* shared() const {
         if (!shared_) throw std::logic_error("weft: use of a moved-from broadcast::Sender");
@@ -224,8 +226,10 @@ public:
 private:
     using Status = typename detail::Shared<T>::Status;
     friend class Sender<T>;
+    /// @cond
     template <class U>
     friend Channel<U> channel(std::size_t);
+    /// @endcond
 
     Receiver(detail::Shared<T>* shared, std::uint64_t next) noexcept : shared_(shared), next_(next) {}
     detail::Shared<T>* shared() const {

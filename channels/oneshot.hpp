@@ -185,8 +185,10 @@ public:
     ClosedAwaiter closed() { return ClosedAwaiter(state_); }
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel();
+    /// @endcond
     explicit Sender(State* state) noexcept : state_(state) {}
     void release_unsent() noexcept {
         if (State* state = std::exchange(state_, nullptr)) {
@@ -262,8 +264,10 @@ public:
     void close() { state()->close_receiver(); }
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel();
+    /// @endcond
     explicit Receiver(State* state) noexcept : state_(state) {}
     State* state() const {
         if (!state_) throw std::logic_error("weft: use of a moved-from oneshot::Receiver");

@@ -73,8 +73,10 @@ public:
     bool same_channel(const UnboundedSender& other) const noexcept { return ch_ == other.ch_; }
 
 private:
+    /// @cond
     template <class U>
     friend UnboundedChannel<U> unbounded_channel();
+    /// @endcond
     explicit UnboundedSender(weft::detail::UnboundedChannel<T>* ch) : ch_(ch), token_(ch->make_token()) {}
     weft::detail::UnboundedChannel<T>* channel() const {
         if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc::UnboundedSender");
@@ -92,8 +94,10 @@ class UnboundedReceiver : public weft::detail::ReceiverBase<weft::detail::Unboun
     using Base = weft::detail::ReceiverBase<weft::detail::UnboundedChannel<T>, T>;
 
 private:
+    /// @cond
     template <class U>
     friend UnboundedChannel<U> unbounded_channel();
+    /// @endcond
     explicit UnboundedReceiver(weft::detail::UnboundedChannel<T>* ch) noexcept : Base(ch) {}
 };
 

@@ -284,8 +284,10 @@ public:
     ClosedAwaiter closed();
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel(U);
+    /// @endcond
     explicit Sender(detail::Shared<T>* shared) noexcept : shared_(shared) {}
     detail::Shared<T>* shared() const {
         if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Sender");
@@ -356,8 +358,10 @@ public:
 
 private:
     friend class Sender<T>;
+    /// @cond
     template <class U>
     friend Channel<U> channel(U);
+    /// @endcond
     Receiver(Shared* shared, std::uint64_t seen) noexcept : shared_(shared), seen_(seen) {}
     Shared* shared() const {
         if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Receiver");
