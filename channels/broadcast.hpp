@@ -112,11 +112,10 @@ public:
 
     /// Sends `value` to every receiver subscribed now. Never waits (a receiver too far behind
     /// loses the oldest values instead), though it spins while a receiver copies out the value
-    /// being overwritten.
+    /// being overwritten. Throws whatever T's move constructor throws (the value is then lost).
     /// @return ok with the number of receivers that will see it; or, with no receivers, failed
     ///         with the value handed back (SendResult::take_value).
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything T's move constructor throws (the value is then lost).
     SendResult<T> send(T value) {
         if (const std::size_t n = shared()->send(value))
             return SendResult<T>(typename SendResult<T>::Delivered{}, n);
@@ -184,14 +183,14 @@ public:
     /// Cancellation-safe: the value is taken only when the recv completes, so abandoning it (task
     /// aborted, timeout or select lost) loses nothing. Await inside a task run by a weft runtime;
     /// the receiver must stay in place (not moved or destroyed) while the recv is pending.
+    /// Throws whatever T's copy constructor throws, from the co_await (the value stays unread).
     /// @throws std::logic_error on a moved-from receiver.
-    /// @throws anything T's copy constructor throws, from the co_await (the value stays unread).
     RecvAwaiter recv();
 
     /// Like recv without waiting: a value, TryRecvError::empty (senders remain), lagged, or
     /// closed. From any thread.
+    /// Throws whatever T's copy constructor throws (the value stays unread).
     /// @throws std::logic_error on a moved-from receiver.
-    /// @throws anything T's copy constructor throws (the value stays unread).
     TryRecvResult<T> try_recv() {
         std::optional<T> out;
         std::uint64_t missed = 0;
@@ -259,7 +258,7 @@ public:
     ~RecvAwaiter() { shared_->rx_waiters().remove(node_); }
 
     /// The outcome: a value, lagged, or closed.
-    /// @throws anything T's copy constructor threw while the task was suspended.
+    /// Throws whatever T's copy constructor threw while the task was suspended.
     RecvResult<T> await_resume() {
         if (error_) std::rethrow_exception(error_);
         return std::move(*result_);

@@ -98,9 +98,9 @@ public:
     /// Sends `value` into the reserved slot and uses up the permit. Never waits, never fails (if
     /// the receiver closed in the meantime the value is dropped with the channel, as for any value
     /// sent just before the close). From any thread.
+    /// Throws whatever T's move constructor throws (the value is lost; the permit stays unused and
+    /// its destructor gives the slot back).
     /// @throws std::logic_error on a used (or moved-from) permit.
-    /// @throws anything T's move constructor throws (the value is lost; the permit stays unused
-    ///         and its destructor gives the slot back).
     void send(T value) {
         if (!ch_) throw std::logic_error("weft: Permit used twice");
         ch_->publish(pos_, std::move(value));
@@ -158,8 +158,8 @@ public:
     /// select lost), the value was not sent and is destroyed with the awaiter, and the place in line
     /// is lost (a slot just offered to it passes to the next sender). Await reserve() instead to
     /// keep the value. Await inside a task run by a weft runtime.
+    /// Throws whatever T's move constructor throws (from the co_await when it sends).
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything T's move constructor throws (from the co_await when it sends).
     SendAwaiter send(T value) { return SendAwaiter(channel(), std::move(value)); }
 
     /// `co_await tx.reserve()`: waits for room and reserves a slot. Yields
@@ -172,8 +172,8 @@ public:
 
     /// Sends without waiting: ok, full, or closed (the value handed back on failure). Reports
     /// full while other senders wait for room, so they keep their turn. From any thread.
+    /// Throws whatever T's move constructor throws.
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything T's move constructor throws.
     TrySendResult<T> try_send(T value) {
         std::uint64_t pos = 0;
         switch (channel()->try_acquire(pos)) {
@@ -199,8 +199,8 @@ public:
 
     /// Blocks this thread until there is room (in line with waiting senders), then sends: ok, or
     /// closed with the value handed back. For threads that are not runtime workers.
+    /// Throws whatever T's move constructor throws.
     /// @throws std::logic_error on a runtime worker thread, or on a moved-from sender.
-    /// @throws anything T's move constructor throws.
     SendResult<T> blocking_send(T value) {
         detail::ensure_not_worker("blocking_send");
         std::uint64_t pos = 0;
@@ -407,9 +407,9 @@ public:
     ///
     /// Cancellation-safe: a message is taken only when the recv completes, so abandoning it (task
     /// aborted, timeout or select lost) loses nothing. Await inside a task run by a weft runtime.
+    /// Throws whatever T's move constructor throws, from the co_await; T's move should not throw:
+    /// thrown while the task is being resumed after a wait, it terminates.
     /// @throws std::logic_error on a moved-from receiver.
-    /// @throws anything T's move constructor throws, from the co_await; T's move should not
-    ///         throw: thrown while the task is being resumed after a wait, it terminates.
     RecvAwaiter recv();
 
     /// `co_await rx.recv_many(buffer, limit)`: appends up to `limit` messages to `buffer` with
@@ -418,24 +418,24 @@ public:
     ///
     /// Cancellation-safe: messages are appended only by the step that completes it, so abandoning
     /// it loses nothing. `buffer` must outlive the await. Await inside a task run by a weft runtime.
+    /// Throws whatever `push_back` or T's move constructor throws, from the co_await when it
+    /// completes without waiting. Thrown while the task is being resumed after a wait, the
+    /// exception is swallowed and the message lost: use a buffer whose `push_back` cannot throw
+    /// there (reserve `limit` first).
     /// @throws std::logic_error on a moved-from receiver.
-    /// @throws anything `push_back` or T's move constructor throws, from the co_await when it
-    ///         completes without waiting. Thrown while the task is being resumed after a wait, the
-    ///         exception is swallowed and the message lost: use a buffer whose `push_back` cannot
-    ///         throw there (reserve `limit` first).
     template <class Container>
     RecvManyAwaiter recv_many(Container& buffer, std::size_t limit);
 
     /// A message if one is ready; otherwise empty (senders remain) or disconnected (every sender
     /// gone, or the channel closed, and nothing buffered). Never waits; from any thread.
+    /// Throws whatever T's move constructor throws.
     /// @throws std::logic_error on a moved-from receiver.
-    /// @throws anything T's move constructor throws.
     TryRecvResult<T> try_recv();
 
     /// Blocks this thread until a message arrives (returned) or the channel is closed and drained
     /// (empty optional). For threads that are not runtime workers.
+    /// Throws whatever T's move constructor throws.
     /// @throws std::logic_error on a runtime worker thread, or on a moved-from receiver.
-    /// @throws anything T's move constructor throws.
     std::optional<T> blocking_recv();
 
     /// Stops new sends: they fail with closed, and senders waiting for room wake with closed.

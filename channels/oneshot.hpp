@@ -164,8 +164,8 @@ public:
 
     /// Sends the value and wakes the receiver; the sender is used up either way. Fails, handing
     /// the value back, if the receiver is gone or closed. Never waits.
+    /// Throws whatever T's move constructor throws.
     /// @throws std::logic_error on a used (or moved-from) sender.
-    /// @throws anything T's move constructor throws.
     SendResult<T> send(T value) {
         if (!state_) throw std::logic_error("weft: oneshot::Sender used twice");
         State* state = std::exchange(state_, nullptr);
@@ -294,8 +294,8 @@ public:
 
     /// The value if it was sent (taking it); otherwise empty (the sender may still send) or
     /// disconnected (it was dropped unsent). Never waits; from any thread.
+    /// Throws whatever T's move constructor throws.
     /// @throws std::logic_error if the value was already taken, or on a moved-from receiver.
-    /// @throws anything T's move constructor throws.
     TryRecvResult<T> try_recv() {
         const std::uint32_t s = state()->load();
         if (s & State::kValueSent) return TryRecvResult<T>(take());

@@ -85,6 +85,7 @@ public:
     /// Sends without waiting. Fails, handing the value back, if the receiver is gone or closed. A
     /// send racing with the close may still succeed; that value is destroyed with the channel.
     /// From any thread.
+    /// Throws whatever T's move constructor throws (the value is not enqueued).
     /// @throws std::logic_error on a moved-from sender.
     /// @throws std::bad_alloc if the queue cannot grow (the value is lost).
     SendResult<T> send(T value) {

@@ -259,8 +259,8 @@ public:
     /// Replaces the value and notifies the receivers. Fails, handing the value back and leaving
     /// the channel unchanged, when every receiver is gone. Never suspends (waits, spinning, only
     /// for receivers' Refs alive right now).
+    /// Throws whatever swapping two T throws (the receivers are then not notified).
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything swapping two T throws (the receivers are then not notified).
     SendResult<T> send(T value) {
         if (shared()->receiver_count() == 0) return SendResult<T>(SendError::closed, std::move(value));
         (void)send_replace(std::move(value));  // the old value dies here, outside the lock
@@ -269,8 +269,8 @@ public:
 
     /// Replaces the value, notifies the receivers, and returns the old value. Works with no
     /// receivers too (a later subscribe() sees the new value). Spins like send.
+    /// Throws whatever swapping two T throws (the receivers are then not notified).
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything swapping two T throws (the receivers are then not notified).
     T send_replace(T value) {
         shared()->update([&](T& current) {
             std::swap(current, value);
@@ -282,9 +282,9 @@ public:
     /// Modifies the value in place with `modify(T&)` and notifies the receivers (even with none,
     /// and even if `modify` changed nothing). `modify` runs under the exclusive lock: keep it short
     /// and do not touch this channel from it.
+    /// Throws whatever `modify` throws (the receivers are not notified; a partial modification
+    /// stays).
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything `modify` throws (the receivers are not notified; a partial modification
-    ///         stays).
     template <class F>
     void send_modify(F&& modify) {
         shared()->update([&](T& current) {
@@ -294,8 +294,8 @@ public:
     }
 
     /// Like send_modify, but notifies only if `modify(T&)` returns true. Returns what it returned.
+    /// Throws whatever `modify` throws (nobody is notified).
     /// @throws std::logic_error on a moved-from sender.
-    /// @throws anything `modify` throws (nobody is notified).
     template <class F>
     bool send_if_modified(F&& modify) {
         return shared()->update([&](T& current) { return static_cast<bool>(modify(current)); });
