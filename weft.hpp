@@ -5,6 +5,7 @@
 #include <weft/runtime/detail/language_check.hpp>
 
 #include <weft/channels/broadcast.hpp>
+#include <weft/channels/broadcast_errors.hpp>
 #include <weft/channels/errors.hpp>
 #include <weft/channels/mpsc.hpp>
 #include <weft/channels/mutex.hpp>

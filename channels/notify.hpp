@@ -1,25 +1,10 @@
-// Notify: wakes one waiting task, or all of them, without carrying data.
-//
-//   weft::Notify ready;
-//   // task A                               // task B
-//   co_await ready.notified();              ready.notify_one();
-//
-// Semantics follow Tokio's Notify:
-//  - notify_one() wakes the task that has waited longest. If nobody waits, it stores a single
-//    permit instead (several calls still store one), and the next notified() completes at once,
-//    consuming it. So a notify_one that comes before the wait is not lost.
-//  - notify_waiters() wakes every task waiting now, and every Notified awaitable created before the
-//    call (even if not yet awaited: `auto n = notify.notified(); if (!ready) co_await n;` cannot
-//    miss it). It stores no permit: a notified() that starts afterwards waits for the next call.
+// Notify: wakes one waiting task, or all of them, without carrying data. What it does is
+// documented on the class (below); these are the implementation notes.
 //
 // Lock-free: notify_one() with nobody waiting, notified() finding a stored permit (one CAS on one
 // word; no mutex, no system call). Not lock-free: a task about to wait, notify_one() finding a
 // waiter, notify_waiters(), and a cancelled wait take a SpinLock around the waiter list for a few
 // pointer writes (see channels/detail/sender_wait_list.hpp for why a short lock is the right tool).
-//
-// Cancellation: destroying a pending notified() (its task aborted, a timeout won) leaves the list;
-// if notify_one had already picked it, the notification passes to the next waiter (or becomes the
-// stored permit), so it is not lost.
 //
 // Algorithm. `state_` is one word: bits 0-1 are kEmpty, kWaiting (the list is non-empty) or
 // kNotified (a permit is stored); bits 2.. count notify_waiters() calls. Invariant: kWaiting iff the
@@ -48,25 +33,55 @@
 
 namespace weft {
 
+/// Wakes one waiting task, or all of them, without carrying data.
+///
+/// @code
+/// weft::Notify ready;
+/// // task A                               // task B
+/// co_await ready.notified();              ready.notify_one();
+/// @endcode
+///
+/// Semantics follow Tokio's Notify:
+///  - notify_one() wakes the task that has waited longest. If nobody waits, it stores a single
+///    permit instead (several calls still store one), and the next notified() completes at once,
+///    consuming it. So a notify_one that comes before the wait is not lost.
+///  - notify_waiters() wakes every task waiting now, and every Notified awaitable created before
+///    the call (even if not yet awaited: `auto n = notify.notified(); if (!ready) co_await n;`
+///    cannot miss it). It stores no permit: a notified() that starts afterwards waits for the next
+///    call.
+///
+/// Cancellation: destroying a pending notified() (its task aborted, a timeout or select won)
+/// leaves the list; if notify_one had already picked it, the notification passes to the next
+/// waiter (or becomes the stored permit), so it is not lost.
+///
+/// Threads: a Notify is shared by reference between tasks and threads; notify_one() and
+/// notify_waiters() may be called from any thread, notified() is awaited inside a task run by a
+/// weft runtime. Not copyable or movable.
 class Notify {
 public:
+    /// No permit stored, nobody waiting.
     Notify() = default;
     Notify(const Notify&) = delete;
     Notify& operator=(const Notify&) = delete;
-    // Misuse: destroying a Notify while tasks wait on it is undefined.
+    /// Misuse: destroying a Notify while tasks wait on it (or Notified awaitables exist) is
+    /// undefined.
     ~Notify() = default;
 
     class Notified;
 
-    // `co_await notify.notified()`: completes when a stored permit is consumed, when notify_one()
-    // picks this waiter, or when notify_waiters() is called after this awaitable was created.
-    // Suspends until then (or yields first, when the task's cooperative budget is spent). Yields
-    // nothing. The awaitable may be created ahead of the co_await (see above); it is not movable,
-    // and is awaited once (ask for a new one for the next wait).
+    /// `co_await notify.notified()`: completes when a stored permit is consumed, when notify_one()
+    /// picks this waiter, or when notify_waiters() is called after this awaitable was created.
+    /// Suspends until then (or yields first, when the task's cooperative budget is spent). Yields
+    /// nothing. The awaitable may be created ahead of the co_await (see above); it is not movable,
+    /// and is awaited once (ask for a new one for the next wait).
+    ///
+    /// Cancellation-safe: abandoned (task aborted, timeout or select lost), it consumes nothing and
+    /// passes on a notify_one that had picked it. Calling notified() is fine from any thread;
+    /// awaiting it only inside a task run by a weft runtime.
     Notified notified() noexcept;
 
-    // Wakes the longest-waiting task, or stores one permit if nobody waits (at most one is stored).
-    // Never blocks; safe from any thread.
+    /// Wakes the longest-waiting task, or stores one permit if nobody waits (at most one is
+    /// stored). Never blocks (a short spin lock when there are waiters); safe from any thread.
     void notify_one() noexcept {
         std::uint64_t s = state_.load(std::memory_order_relaxed);
         while ((s & kStateMask) != kWaiting) {
@@ -81,8 +96,8 @@ public:
         notify_one_locked(batch);
     }
 
-    // Wakes every task waiting now, and every Notified created before this call. Stores no permit
-    // (and leaves one already stored in place). Never blocks; safe from any thread.
+    /// Wakes every task waiting now, and every Notified created before this call. Stores no
+    /// permit (and leaves one already stored in place). Never blocks; safe from any thread.
     void notify_waiters() noexcept {
         detail::WakeBatch batch;
         std::lock_guard lock(lock_);
@@ -208,15 +223,23 @@ private:
     detail::WaiterList waiters_;  // of Node, under lock_
 };
 
-// The awaitable behind `co_await notify.notified()`.
+/// The awaitable Notify::notified() returns. Not movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and try to complete now (a stored permit, or a notify_waiters() since creation), else queue the
+/// task's waker; it is a leaf awaitable, so select() and timeout() accept it. Destroying it before
+/// it completes leaves the list and passes on a notify_one that had picked it.
 class Notify::Notified final : public detail::BudgetedWait<Notified> {
 public:
+    /// Made by Notify::notified(); from here on it sees notify_waiters() calls.
     // seq_cst: pairs with notify_waiters' bump (a call after this creation is seen as one).
     explicit Notified(Notify* n) noexcept : notify_(n), calls_(calls(n->state_.load(std::memory_order_seq_cst))) {}
+    /// Leaves the list, or passes on a notification it did not use.
     ~Notified() {
         if (!done_) notify_->leave(node_);
     }
 
+    /// Yields nothing; the notification is used.
     void await_resume() noexcept { done_ = true; }
 
 private:

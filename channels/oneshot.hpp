@@ -1,8 +1,18 @@
-// oneshot::channel: one value, sent once, from one task to another.
-//
-//   auto [tx, rx] = weft::oneshot::channel<Reply>();
-//   tx.send(reply);                  // fails (value handed back) if the receiver is gone
-//   Reply r = co_await rx;           // throws oneshot::RecvError if the sender was dropped unsent
+/// @file
+/// oneshot::channel: one value, sent once, from one task (or thread) to another.
+///
+/// @code
+/// auto [tx, rx] = weft::oneshot::channel<Reply>();
+/// tx.send(reply);                  // fails (value handed back) if the receiver is gone
+/// Reply r = co_await rx;           // throws oneshot::RecvError if the sender was dropped unsent
+/// @endcode
+///
+/// Cancellation: `co_await rx` takes the value only when it completes, so an abandoned await
+/// (task aborted, timeout or select lost) leaves it for the next await or try_recv.
+///
+/// Threads: send, try_recv and close from any thread; `co_await` only inside a task run by a weft
+/// runtime; blocking_recv only on a thread that is not a runtime worker. Each handle is used by one
+/// task (or thread) at a time.
 //
 // Lock-free throughout: one atomic state word (below) and two waker slots.
 #pragma once
@@ -25,9 +35,10 @@
 
 namespace weft::oneshot {
 
-// The sender was dropped without sending.
+/// Thrown by `co_await rx` and blocking_recv when the sender was dropped without sending.
 class RecvError : public std::runtime_error {
 public:
+    /// Builds the error; its what() says the sender was dropped without sending a value.
     RecvError() : std::runtime_error("weft: oneshot sender dropped without sending a value") {}
 };
 
@@ -36,12 +47,15 @@ class Sender;
 template <class T>
 class Receiver;
 
+/// The two ends channel() returns; bind them with `auto [tx, rx] = channel<T>();`.
 template <class T>
 struct Channel {
-    Sender<T> sender;
-    Receiver<T> receiver;
+    Sender<T> sender;      ///< Sends the value, once.
+    Receiver<T> receiver;  ///< Receives it.
 };
 
+/// Creates a oneshot channel. From any thread.
+/// @throws std::bad_alloc if the shared state cannot be allocated.
 template <class T>
 Channel<T> channel();
 
@@ -126,12 +140,16 @@ private:
 
 }  // namespace detail
 
+/// The sending end: sends one value. Move-only. Its members may be called from any thread
+/// (closed() is awaited inside a task).
 template <class T>
 class Sender {
     using State = detail::OneshotState<T>;
 
 public:
+    /// Takes `other`'s place; `other` becomes used.
     Sender(Sender&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    /// Drops this sender (as the destructor does) and takes `other`'s place.
     Sender& operator=(Sender&& other) noexcept {
         if (this != &other) {
             release_unsent();
@@ -141,11 +159,13 @@ public:
     }
     Sender(const Sender&) = delete;
     Sender& operator=(const Sender&) = delete;
-    // Dropping an unused sender tells the receiver (it gets RecvError).
+    /// Dropping an unused sender tells the receiver (its await throws RecvError).
     ~Sender() { release_unsent(); }
 
-    // Sends the value; the sender is used up either way. Fails, handing the value back, if the
-    // receiver is gone or closed. Throws std::logic_error on a used sender.
+    /// Sends the value and wakes the receiver; the sender is used up either way. Fails, handing
+    /// the value back, if the receiver is gone or closed. Never waits.
+    /// Throws whatever T's move constructor throws.
+    /// @throws std::logic_error on a used (or moved-from) sender.
     SendResult<T> send(T value) {
         if (!state_) throw std::logic_error("weft: oneshot::Sender used twice");
         State* state = std::exchange(state_, nullptr);
@@ -160,33 +180,47 @@ public:
         return refused;
     }
 
-    // True once the receiver is gone or closed: the value would not be delivered.
+    /// True once the receiver is gone or closed: the value would not be delivered. False on a
+    /// used sender.
     bool is_closed() const noexcept { return state_ && (state_->load() & State::kRxClosed); }
 
-    // `co_await tx.closed()`: completes when the receiver is gone or closed. Lets a task stop
-    // work nobody is waiting for.
+    /// The awaitable closed() returns. A leaf awaitable: select() and timeout() accept it.
     class ClosedAwaiter final : public weft::detail::Pollable {
     public:
+        /// Made by Sender::closed().
+        /// @throws std::logic_error on a used sender.
         explicit ClosedAwaiter(State* state) : state_(state) {
             if (!state_) throw std::logic_error("weft: closed() on a used oneshot::Sender");
         }
+        /// True if the receiver is already gone or closed.
         bool await_ready() const noexcept { return state_->load() & State::kRxClosed; }
+        /// Installs the task's waker; false (do not suspend) if the receiver closed meanwhile.
+        /// @throws std::logic_error outside a task run by a weft runtime.
         bool await_suspend(std::coroutine_handle<>) {
             if (!state_->set_waker(weft::detail::current_task_waker(), State::kTxWaker, State::kRxClosed)) return false;
             weft::detail::set_pending_poll(this);
             return true;
         }
+        /// Called by the worker before resuming the task: true once the receiver is closed.
         bool poll_ready() noexcept override { return await_ready(); }
+        /// Yields nothing.
         void await_resume() const noexcept {}
 
     private:
         State* state_;
     };
+    /// `co_await tx.closed()`: completes when the receiver is gone or closed (at once if it
+    /// already is). Lets a task stop work nobody is waiting for. Cancellation-safe (it takes
+    /// nothing). Await inside a task run by a weft runtime; the sender must not send or go away
+    /// while it waits.
+    /// @throws std::logic_error on a used sender.
     ClosedAwaiter closed() { return ClosedAwaiter(state_); }
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel();
+    /// @endcond
     explicit Sender(State* state) noexcept : state_(state) {}
     void release_unsent() noexcept {
         if (State* state = std::exchange(state_, nullptr)) {
@@ -198,12 +232,16 @@ private:
     State* state_;
 };
 
+/// The receiving end: `co_await rx` for the value. Move-only. Using a moved-from receiver
+/// throws std::logic_error.
 template <class T>
 class Receiver {
     using State = detail::OneshotState<T>;
 
 public:
+    /// Takes `other`'s place; `other` becomes moved-from.
     Receiver(Receiver&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    /// Drops this receiver (as the destructor does) and takes `other`'s place.
     Receiver& operator=(Receiver&& other) noexcept {
         if (this != &other) {
             release();
@@ -213,14 +251,20 @@ public:
     }
     Receiver(const Receiver&) = delete;
     Receiver& operator=(const Receiver&) = delete;
+    /// Closes the channel (a later send fails) and destroys a value sent but not taken.
     ~Receiver() { release(); }
 
-    // `co_await rx`: the value, once sent. Throws RecvError if the sender was dropped unsent,
-    // std::logic_error if the value was already taken.
+    /// The awaitable `co_await rx` uses. A leaf awaitable: select() and timeout() accept the
+    /// Receiver itself.
     class Awaiter final : public weft::detail::Pollable {
     public:
+        /// Refers to `rx`, which must outlive the await.
         explicit Awaiter(Receiver& rx) : rx_(rx) {}
+        /// True if the value was sent or the sender dropped.
+        /// @throws std::logic_error on a moved-from receiver.
         bool await_ready() const { return rx_.state()->load() & (State::kValueSent | State::kTxDropped); }
+        /// Installs the task's waker; false (do not suspend) if the value or the drop came meanwhile.
+        /// @throws std::logic_error outside a task run by a weft runtime.
         bool await_suspend(std::coroutine_handle<>) {
             if (!rx_.state()->set_waker(weft::detail::current_task_waker(), State::kRxWaker,
                                         State::kValueSent | State::kTxDropped))
@@ -228,16 +272,30 @@ public:
             weft::detail::set_pending_poll(this);
             return true;
         }
+        /// Called by the worker before resuming the task: true once the value or the drop came.
         bool poll_ready() noexcept override { return await_ready(); }
+        /// Takes the value.
+        /// @throws RecvError if the sender was dropped unsent.
+        /// @throws std::logic_error if the value was already taken.
         T await_resume() { return rx_.take(); }
 
     private:
         Receiver& rx_;
     };
+    /// `co_await rx`: the value, once sent (suspends until then).
+    ///
+    /// Cancellation-safe: the value is taken only when the await completes; an abandoned await
+    /// leaves it for the next one. Await inside a task run by a weft runtime.
+    /// @throws RecvError if the sender was dropped unsent (from the co_await).
+    /// @throws std::logic_error if the value was already taken, or on a moved-from receiver.
     Awaiter operator co_await() & { return Awaiter(*this); }
+    /// As above, on a receiver that is a temporary (it lives until the end of the full expression).
     Awaiter operator co_await() && { return Awaiter(*this); }
 
-    // The value if it was sent: otherwise empty (the sender may still send) or disconnected.
+    /// The value if it was sent (taking it); otherwise empty (the sender may still send) or
+    /// disconnected (it was dropped unsent). Never waits; from any thread.
+    /// Throws whatever T's move constructor throws.
+    /// @throws std::logic_error if the value was already taken, or on a moved-from receiver.
     TryRecvResult<T> try_recv() {
         const std::uint32_t s = state()->load();
         if (s & State::kValueSent) return TryRecvResult<T>(take());
@@ -245,7 +303,11 @@ public:
         return TryRecvResult<T>(TryRecvError::empty);
     }
 
-    // Blocks this thread (not a runtime worker) for the value; throws like `co_await`.
+    /// Blocks this thread until the value is sent, and takes it. For threads that are not runtime
+    /// workers.
+    /// @throws RecvError if the sender was dropped unsent.
+    /// @throws std::logic_error on a runtime worker thread, if the value was already taken, or on
+    ///         a moved-from receiver.
     T blocking_recv() {
         weft::detail::ensure_not_worker("oneshot blocking_recv");
         Awaiter awaiter(*this);
@@ -257,13 +319,16 @@ public:
         return take();
     }
 
-    // Refuses the value from now on: a later send fails and hands it back. A value sent before
-    // the close can still be taken with try_recv.
+    /// Refuses the value from now on: a later send fails and hands it back. A value sent before
+    /// the close can still be taken (try_recv, or `co_await`). From any thread.
+    /// @throws std::logic_error on a moved-from receiver.
     void close() { state()->close_receiver(); }
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel();
+    /// @endcond
     explicit Receiver(State* state) noexcept : state_(state) {}
     State* state() const {
         if (!state_) throw std::logic_error("weft: use of a moved-from oneshot::Receiver");

@@ -1,25 +1,11 @@
 // Semaphore: a count of permits that tasks acquire (waiting, in strict FIFO order) and release.
-//
-//   weft::Semaphore connections(8);
-//   auto permit = co_await connections.acquire();     // AcquireResult: a permit, or closed
-//   if (!permit) co_return;                           // the semaphore was closed
-//   ... use one of the 8 ...                          // the permit gives it back when destroyed
-//
-// Semantics follow Tokio's batch semaphore. Waiters are served strictly in the order they started
-// waiting: a large acquire at the head of the line blocks smaller ones behind it, even when there
-// are enough permits for them (no barging, no starvation of large requests). Permits released
-// while the head cannot be satisfied yet are set aside for it. `close()` wakes every waiter with
-// AcquireError::closed; acquires fail from then on, releases still count.
+// What it does is documented on the class (below); these are the implementation notes.
 //
 // Lock-free: try_acquire, an acquire that finds permits and nobody waiting, a release with nobody
 // waiting, available_permits (one CAS on one word; no mutex, no system call). Not lock-free: a task
 // that has to wait, a release that finds waiters, close, and a cancelled wait take a SpinLock
 // around the waiter list for a few pointer writes (see channels/detail/sender_wait_list.hpp for
 // why a short lock is the right tool there).
-//
-// Cancellation: destroying a pending acquire (its task aborted, a timeout won) leaves the line;
-// permits already set aside for it, or granted to it but not yet taken, go to the next waiters
-// (or back to the count), so none are lost.
 //
 // Algorithm. `state_` is one word: bit 0 closed, bit 1 "waiters are queued", bits 2.. the permits
 // available. Invariant: while the waiters bit is set, the permit field is zero: every permit
@@ -59,25 +45,29 @@ namespace weft {
 
 class Semaphore;
 
-// Why an acquire failed.
+/// Why an acquire failed.
 enum class AcquireError {
-    closed,      // the semaphore was closed
-    no_permits,  // try_acquire only: not enough permits now, or others are waiting in line
+    closed,      ///< The semaphore was closed.
+    no_permits,  ///< try_acquire only: not enough permits now, or others are waiting in line.
 };
 
-// Permits held from a Semaphore; destroying it gives them back. Move-only.
+/// Permits held from a Semaphore; destroying it gives them back (waking waiters they satisfy).
+/// Move-only; may be moved between tasks and threads, and must not outlive its Semaphore.
 class [[nodiscard]] SemaphorePermit {
 public:
+    /// Takes over `other`'s permits; `other` holds none.
     SemaphorePermit(SemaphorePermit&& other) noexcept
         : sem_(std::exchange(other.sem_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+    /// Gives back what this held, then takes over `other`'s permits.
     SemaphorePermit& operator=(SemaphorePermit&& other) noexcept;
     SemaphorePermit(const SemaphorePermit&) = delete;
     SemaphorePermit& operator=(const SemaphorePermit&) = delete;
+    /// Gives the permits back to the semaphore.
     ~SemaphorePermit();
 
-    // How many permits this holds (0 after forget() or a move).
+    /// How many permits this holds (0 after forget() or a move).
     std::size_t count() const noexcept { return count_; }
-    // Drops the permits without returning them: the semaphore has that many fewer for good.
+    /// Drops the permits without returning them: the semaphore has that many fewer for good.
     void forget() noexcept {
         sem_ = nullptr;
         count_ = 0;
@@ -91,28 +81,41 @@ private:
     std::size_t count_;
 };
 
-// The outcome of an acquire: permits, or why there are none.
-//   auto r = co_await sem.acquire(2);
-//   if (!r) { assert(r.is_closed()); return; }
-//   SemaphorePermit p = r.take();
+/// The outcome of an acquire: permits, or why there are none.
+///
+/// @code
+/// auto r = co_await sem.acquire(2);
+/// if (!r) { assert(r.is_closed()); return; }
+/// SemaphorePermit p = r.take();
+/// @endcode
+/// A permit left inside is given back when the AcquireResult is destroyed.
 class [[nodiscard]] AcquireResult {
 public:
+    /// Holds `permit`.
     AcquireResult(SemaphorePermit permit) noexcept : permit_(std::move(permit)) {}
+    /// No permit, because of `error`.
     AcquireResult(AcquireError error) noexcept : error_(error) {}
 
+    /// True if it holds a permit.
     bool has_value() const noexcept { return permit_.has_value(); }
+    /// Same as has_value().
     explicit operator bool() const noexcept { return has_value(); }
+    /// True if the acquire failed because the semaphore is closed.
     bool is_closed() const noexcept { return !has_value() && error_ == AcquireError::closed; }
+    /// True if a try_acquire found too few permits (or a line of waiters).
     bool is_no_permits() const noexcept { return !has_value() && error_ == AcquireError::no_permits; }
-    // The reason; only meaningful when !has_value().
+    /// The reason; only meaningful when !has_value().
     AcquireError error() const noexcept { return error_; }
 
-    // The permit (moved out). Throws std::logic_error when there is none.
+    /// The permit, moved out (call it once).
+    /// @throws std::logic_error when there is none.
     SemaphorePermit take() {
         if (!permit_) throw std::logic_error("weft: AcquireResult::take without a permit");
         return std::move(*permit_);
     }
+    /// The permit; undefined without one (check has_value() first).
     SemaphorePermit& operator*() & { return *permit_; }
+    /// The permit's members; undefined without one.
     SemaphorePermit* operator->() { return &*permit_; }
 
 private:
@@ -120,31 +123,57 @@ private:
     AcquireError error_ = AcquireError::closed;
 };
 
+/// A count of permits that tasks acquire (waiting, in strict FIFO order) and release.
+///
+/// @code
+/// weft::Semaphore connections(8);
+/// auto permit = co_await connections.acquire();     // AcquireResult: a permit, or closed
+/// if (!permit) co_return;                           // the semaphore was closed
+/// ... use one of the 8 ...                          // the permit gives it back when destroyed
+/// @endcode
+///
+/// Semantics follow Tokio's batch semaphore. Waiters are served strictly in the order they started
+/// waiting: a large acquire at the head of the line blocks smaller ones behind it, even when there
+/// are enough permits for them (no barging, no starvation of large requests). Permits released
+/// while the head cannot be satisfied yet are set aside for it. close() wakes every waiter with
+/// AcquireError::closed; acquires fail from then on, releases still count.
+///
+/// Cancellation: destroying a pending acquire (its task aborted, a timeout or select won) leaves
+/// the line; permits already set aside for it, or granted to it but not yet taken, go to the next
+/// waiters (or back to the count), so none are lost.
+///
+/// Threads: shared by reference; acquire() is awaited inside a task run by a weft runtime, every
+/// other member works from any thread. Not copyable or movable.
 class Semaphore {
 public:
-    // The most permits a semaphore can hold.
+    /// The most permits a semaphore can hold (2^61 - 1).
     static constexpr std::size_t kMaxPermits = (std::size_t{1} << 61) - 1;
 
-    // Throws std::invalid_argument if `permits` exceeds kMaxPermits.
+    /// A semaphore holding `permits` permits.
+    /// @throws std::invalid_argument if `permits` exceeds kMaxPermits.
     explicit Semaphore(std::size_t permits) : state_(checked(permits) << kShift) {}
     Semaphore(const Semaphore&) = delete;
     Semaphore& operator=(const Semaphore&) = delete;
-    // Misuse: destroying a semaphore while tasks wait on it, or while permits are outstanding, is
-    // undefined (they point at it).
+    /// Misuse: destroying a semaphore while tasks wait on it, or while permits are outstanding, is
+    /// undefined (they point at it).
     ~Semaphore() = default;
 
     class AcquireAwaiter;
 
-    // `co_await sem.acquire(n)`: waits until `n` permits can be taken, in FIFO order with other
-    // waiters, then yields an AcquireResult holding a permit for `n`; or AcquireError::closed if the
-    // semaphore is (or gets) closed. Suspends only when it must wait (or to yield, when the task's
-    // cooperative budget is spent). `n == 0` completes at once unless closed. Throws
-    // std::invalid_argument if `n` exceeds kMaxPermits. An acquire for more permits than will ever
-    // be released waits forever (and blocks everyone behind it).
+    /// `co_await sem.acquire(n)`: waits until `n` permits can be taken, in FIFO order with other
+    /// waiters, then yields an AcquireResult holding a permit for `n`; or AcquireError::closed if
+    /// the semaphore is (or gets) closed. Suspends only when it must wait (or to yield, when the
+    /// task's cooperative budget is spent). `n == 0` completes at once unless closed. An acquire
+    /// for more permits than will ever be released waits forever (and blocks everyone behind it).
+    ///
+    /// Cancellation-safe: abandoned (task aborted, timeout or select lost), it leaves the line and
+    /// passes on whatever permits it had been given. Await inside a task run by a weft runtime.
+    /// @throws std::invalid_argument if `n` exceeds kMaxPermits (from this call).
     AcquireAwaiter acquire(std::size_t n = 1);
 
-    // Takes `n` permits now if they are available and nobody is waiting (so it never overtakes a
-    // waiter): a permit, or AcquireError::no_permits, or AcquireError::closed. Never suspends.
+    /// Takes `n` permits now if they are available and nobody is waiting (so it never overtakes a
+    /// waiter): a permit, or AcquireError::no_permits, or AcquireError::closed. Never suspends;
+    /// never throws; from any thread.
     AcquireResult try_acquire(std::size_t n = 1) {
         switch (try_take(n)) {
             case Take::kTaken: return AcquireResult(SemaphorePermit(this, n));
@@ -154,24 +183,27 @@ public:
         return AcquireResult(AcquireError::no_permits);
     }
 
-    // Adds `n` permits, waking waiters they satisfy (in order). Throws std::overflow_error if the
-    // count would exceed kMaxPermits. Works after close() too (the count grows; nobody waits).
+    /// Adds `n` permits, waking waiters they satisfy (in order). Works after close() too (the count
+    /// grows; nobody waits).
+    /// @throws std::overflow_error if the count would exceed kMaxPermits.
     void add_permits(std::size_t n) {
         if (n > kMaxPermits - std::min<std::size_t>(available_permits(), kMaxPermits))
             throw std::overflow_error("weft: Semaphore::add_permits would exceed kMaxPermits");
         release(n);
     }
-    // Returns `n` permits, e.g. ones taken earlier and detached from their SemaphorePermit with
-    // forget(). Like add_permits, without the overflow check (so it is noexcept): returning more
-    // than was taken is the caller's bug.
+    /// Returns `n` permits, such as ones taken earlier and detached from their SemaphorePermit
+    /// with forget(). Like add_permits, without the overflow check (so it is noexcept): returning
+    /// more than was taken is the caller's bug.
     void release(std::size_t n) noexcept;
 
-    // Closes the semaphore: every waiter wakes with AcquireError::closed, and later acquires fail
-    // at once. Permits set aside for the waiters return to the count; permits held stay valid.
+    /// Closes the semaphore: every waiter wakes with AcquireError::closed, and later acquires fail
+    /// at once. Permits set aside for the waiters return to the count; permits held stay valid.
     void close() noexcept;
 
+    /// True once close() was called.
     bool is_closed() const noexcept { return state_.load(std::memory_order_acquire) & kClosed; }
-    // Permits available now (approximate while others acquire and release). Zero while tasks wait.
+    /// Permits available now (approximate while others acquire and release). Zero while tasks
+    /// wait.
     std::size_t available_permits() const noexcept {
         return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) >> kShift);
     }
@@ -295,10 +327,17 @@ private:
     detail::WaiterList waiters_;  // of Node, under lock_
 };
 
-// The awaitable behind `co_await sem.acquire(n)`. Not movable: it may sit in the waiter list.
+/// The awaitable Semaphore::acquire() returns. Not movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and try to take the permits now, else join the line; it is a leaf awaitable, so select() and
+/// timeout() accept it. Destroyed before handing out its permits, it leaves the line and passes
+/// on what it had been given.
 class Semaphore::AcquireAwaiter final : public detail::BudgetedWait<AcquireAwaiter> {
 public:
+    /// Made by Semaphore::acquire().
     AcquireAwaiter(Semaphore* sem, std::uint64_t n) noexcept : sem_(sem), n_(n) {}
+    /// Leaves the line, or gives back permits granted but not handed out.
     ~AcquireAwaiter() {
         switch (outcome_) {
             case Outcome::kPending: sem_->leave(node_); break;  // cancelled: leave the line
@@ -308,6 +347,7 @@ public:
         }
     }
 
+    /// A permit for `n`, or AcquireError::closed.
     AcquireResult await_resume() noexcept {
         if (outcome_ == Outcome::kClosed) return AcquireResult(AcquireError::closed);
         outcome_ = Outcome::kHandedOut;

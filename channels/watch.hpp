@@ -1,26 +1,36 @@
-// watch::channel: one value that a sender updates and many receivers observe; receivers see the
-// latest value, not every update.
-//
-//   auto [tx, rx] = weft::watch::channel<Config>(initial);
-//   tx.send(next_config);                        // fails (value handed back) with no receivers
-//   while (co_await rx.changed()) {              // false once the sender is gone
-//       Config c = *rx.borrow_and_update();      // the latest; marked seen
-//   }
-//
-// Semantics follow Tokio's watch. Every update bumps a version; each receiver remembers the
-// version it last saw. changed() completes when the current version is newer than that (several
-// updates in between count as one change: the receiver sees only the latest) and marks it seen, so
-// it does not fire twice for one version. Once the sender is gone, changed() reports closed (after
-// reporting a last unseen version, if there is one). Receivers copy (a copy starts with the same
-// seen version); the sender can subscribe() more, and await closed() (every receiver gone).
-//
-// borrow() returns a read guard (Ref) holding a shared lock on the value, not a copy. Why: T need
-// not be copyable (a watch of a move-only handle works), a large T is not copied on every look, and
-// send_modify() can change the value in place. The cost: a Ref blocks the sender's next update
-// while it lives (the sender spins until it is released), so keep it short and NEVER hold a Ref
-// across a co_await: on a one-worker runtime the sender could then spin forever waiting for a task
-// that cannot run. Copy the value out (`T v = *rx.borrow();`) if you need it longer. A Ref must not
-// outlive the handle it came from.
+/// @file
+/// watch::channel: one value that a sender updates and many receivers observe; receivers see the
+/// latest value, not every update.
+///
+/// @code
+/// auto [tx, rx] = weft::watch::channel<Config>(initial);
+/// tx.send(next_config);                        // fails (value handed back) with no receivers
+/// while (co_await rx.changed()) {              // false once the sender is gone
+///     Config c = *rx.borrow_and_update();      // the latest; marked seen
+/// }
+/// @endcode
+///
+/// Semantics follow Tokio's watch. Every update bumps a version; each receiver remembers the
+/// version it last saw. changed() completes when the current version is newer than that (several
+/// updates in between count as one change: the receiver sees only the latest) and marks it seen, so
+/// it does not fire twice for one version. Once the sender is gone, changed() reports closed (after
+/// reporting a last unseen version, if there is one). Receivers copy (a copy starts with the same
+/// seen version); the sender can subscribe() more, and await closed() (every receiver gone).
+///
+/// borrow() returns a read guard (Ref) holding a shared lock on the value, not a copy. Why: T need
+/// not be copyable (a watch of a move-only handle works), a large T is not copied on every look, and
+/// send_modify() can change the value in place. The cost: a Ref blocks the sender's next update
+/// while it lives (the sender spins until it is released), so keep it short and NEVER hold a Ref
+/// across a co_await: on a one-worker runtime the sender could then spin forever waiting for a task
+/// that cannot run. Copy the value out (`T v = *rx.borrow();`) if you need it longer. A Ref must not
+/// outlive the handle it came from.
+///
+/// Cancellation: changed() marks a version seen only when it completes, so destroying a pending
+/// changed() (its task aborted, a timeout won) loses no change and leaves no waiter behind.
+///
+/// Threads: every member may be called from any thread; changed() and closed() are awaited inside
+/// a task run by a weft runtime. Handles are not synchronised objects: use one Sender or Receiver
+/// from one task at a time (copy a Receiver to share it).
 //
 // Lock-free: changed() finding a newer version, has_changed, mark_unchanged, receiver_count, and an
 // update with nobody waiting (one seq_cst RMW on the version; no mutex, no system call).
@@ -30,12 +40,6 @@
 //    atomically without allocating per update; the lock is held for a copy or a look.
 //  - a receiver with no change to see, and Sender::closed() with receivers left, queue under a
 //    SpinLock (detail/event_waiters.hpp); an update takes it only if someone waits.
-//
-// Cancellation: changed() marks a version seen only when it completes, so destroying a pending
-// changed() (its task aborted, a timeout won) loses no change and leaves no waiter behind.
-//
-// Handles are not synchronised objects: use one Sender or Receiver from one task at a time (copy a
-// Receiver to share it).
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -61,31 +65,42 @@ class Sender;
 template <class T>
 class Receiver;
 
+/// The two ends channel() returns; bind them with `auto [tx, rx] = channel(initial);`.
 template <class T>
 struct Channel {
-    Sender<T> sender;
-    Receiver<T> receiver;
+    Sender<T> sender;      ///< The only sender.
+    Receiver<T> receiver;  ///< The first receiver (it has seen `initial`).
 };
 
-// Creates a channel holding `initial` (version 0, seen by the first receiver).
+/// Creates a channel holding `initial` (version 0, seen by the first receiver). From any thread.
+/// @throws std::bad_alloc if the shared state cannot be allocated; anything T's move constructor
+///         throws.
 template <class T>
 Channel<T> channel(T initial);
 
-// Why changed() completed without a change.
+/// Why changed() completed without a change.
 enum class RecvError {
-    closed,  // the sender is gone and every version was seen
+    closed,  ///< The sender is gone and every version was seen.
 };
 
-// The outcome of changed(): a newer version (now marked seen), or closed.
-//   while (co_await rx.changed()) { ... }
+/// The outcome of changed(): a newer version (now marked seen), or closed.
+///
+/// @code
+/// while (co_await rx.changed()) { ... }
+/// @endcode
 class [[nodiscard]] ChangedResult {
 public:
-    ChangedResult() noexcept = default;  // a change
+    /// A change.
+    ChangedResult() noexcept = default;
+    /// Closed.
     explicit ChangedResult(RecvError) noexcept : closed_(true) {}
+    /// True if there was a change.
     bool ok() const noexcept { return !closed_; }
+    /// Same as ok().
     explicit operator bool() const noexcept { return ok(); }
+    /// True if the sender is gone and every version was seen.
     bool is_closed() const noexcept { return closed_; }
-    // The reason; only meaningful when !ok().
+    /// The reason; only meaningful when !ok().
     RecvError error() const noexcept { return RecvError::closed; }
 
 private:
@@ -181,24 +196,30 @@ private:
 
 }  // namespace detail
 
-// A read guard on the channel's value: holds the shared lock until destroyed (see the header
-// comment: short, never across a co_await, never past the handle it came from). Move-only.
+/// A read guard on the channel's value: holds the shared lock until destroyed (see the file
+/// documentation: short, never across a co_await, never past the handle it came from).
+/// Move-only; not assignable.
 template <class T>
 class [[nodiscard]] Ref {
 public:
+    /// Takes over `other`'s lock.
     Ref(Ref&& other) noexcept
         : lock_(std::exchange(other.lock_, nullptr)), value_(other.value_), has_changed_(other.has_changed_) {}
     Ref& operator=(Ref&&) = delete;
     Ref(const Ref&) = delete;
+    /// Releases the shared lock (the sender may update again).
     ~Ref() {
         if (lock_) lock_->unlock_shared();
     }
 
+    /// The value.
     const T& operator*() const noexcept { return *value_; }
+    /// The value's members.
     const T* operator->() const noexcept { return value_; }
+    /// The value.
     const T& get() const noexcept { return *value_; }
-    // Whether this value was newer than what the receiver had seen when it borrowed it (always
-    // false for a Sender's borrow).
+    /// Whether this value was newer than what the receiver had seen when it borrowed it (always
+    /// false for a Sender's borrow).
     bool has_changed() const noexcept { return has_changed_; }
 
 private:
@@ -212,11 +233,17 @@ private:
     bool has_changed_;
 };
 
-// The sending end. Move-only: one sender per channel; when it goes, receivers see closed.
+/// The sending end. Move-only: one sender per channel; when it goes, receivers see closed.
+///
+/// Updating never suspends, so every member may be called from any thread (closed() is awaited
+/// inside a task); one Sender object is used by one task at a time. Using a moved-from Sender
+/// throws std::logic_error.
 template <class T>
 class Sender {
 public:
+    /// Takes `other`'s place; `other` becomes moved-from.
     Sender(Sender&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)) {}
+    /// Closes this sender's channel (as the destructor does) and takes `other`'s place.
     Sender& operator=(Sender&& other) noexcept {
         if (this != &other) {
             release();
@@ -226,20 +253,24 @@ public:
     }
     Sender(const Sender&) = delete;
     Sender& operator=(const Sender&) = delete;
-    // Closes the channel: receivers' changed() reports closed (after a last unseen version).
+    /// Closes the channel: receivers' changed() reports closed (after a last unseen version).
     ~Sender() { release(); }
 
-    // Replaces the value and notifies the receivers. Fails, handing the value back and leaving the
-    // channel unchanged, when every receiver is gone. Never suspends (waits, spinning, only for
-    // receivers' Refs alive right now).
+    /// Replaces the value and notifies the receivers. Fails, handing the value back and leaving
+    /// the channel unchanged, when every receiver is gone. Never suspends (waits, spinning, only
+    /// for receivers' Refs alive right now).
+    /// Throws whatever swapping two T throws (the receivers are then not notified).
+    /// @throws std::logic_error on a moved-from sender.
     SendResult<T> send(T value) {
         if (shared()->receiver_count() == 0) return SendResult<T>(SendError::closed, std::move(value));
         (void)send_replace(std::move(value));  // the old value dies here, outside the lock
         return {};
     }
 
-    // Replaces the value, notifies the receivers, and returns the old value. Works with no
-    // receivers too (a later subscribe() sees the new value).
+    /// Replaces the value, notifies the receivers, and returns the old value. Works with no
+    /// receivers too (a later subscribe() sees the new value). Spins like send.
+    /// Throws whatever swapping two T throws (the receivers are then not notified).
+    /// @throws std::logic_error on a moved-from sender.
     T send_replace(T value) {
         shared()->update([&](T& current) {
             std::swap(current, value);
@@ -248,9 +279,12 @@ public:
         return value;
     }
 
-    // Modifies the value in place with `modify(T&)` and notifies the receivers (even with none,
-    // and even if `modify` changed nothing). If `modify` throws, the exception propagates and the
-    // receivers are not notified (a partial modification stays).
+    /// Modifies the value in place with `modify(T&)` and notifies the receivers (even with none,
+    /// and even if `modify` changed nothing). `modify` runs under the exclusive lock: keep it short
+    /// and do not touch this channel from it.
+    /// Throws whatever `modify` throws (the receivers are not notified; a partial modification
+    /// stays).
+    /// @throws std::logic_error on a moved-from sender.
     template <class F>
     void send_modify(F&& modify) {
         shared()->update([&](T& current) {
@@ -259,33 +293,44 @@ public:
         });
     }
 
-    // Like send_modify, but notifies only if `modify(T&)` returns true. Returns what it returned.
+    /// Like send_modify, but notifies only if `modify(T&)` returns true. Returns what it returned.
+    /// Throws whatever `modify` throws (nobody is notified).
+    /// @throws std::logic_error on a moved-from sender.
     template <class F>
     bool send_if_modified(F&& modify) {
         return shared()->update([&](T& current) { return static_cast<bool>(modify(current)); });
     }
 
-    // A read guard on the current value (see Ref).
+    /// A read guard on the current value (see Ref); spins while an update is in progress.
+    /// @throws std::logic_error on a moved-from sender.
     Ref<T> borrow() const {
         shared()->lock().lock_shared();
         return Ref<T>(shared()->lock(), shared()->value(), false);
     }
 
-    // A new receiver; the current value counts as seen by it.
+    /// A new receiver; the current value counts as seen by it.
+    /// @throws std::logic_error on a moved-from sender.
     Receiver<T> subscribe() const;
 
+    /// How many receivers exist now (a snapshot).
+    /// @throws std::logic_error on a moved-from sender.
     std::size_t receiver_count() const { return shared()->receiver_count(); }
-    // True when every receiver is gone (send would fail).
+    /// True when every receiver is gone (send would fail).
+    /// @throws std::logic_error on a moved-from sender.
     bool is_closed() const { return receiver_count() == 0; }
 
     class ClosedAwaiter;
-    // `co_await tx.closed()`: completes once every receiver is gone (at once if none is left).
-    // Suspends until then.
+    /// `co_await tx.closed()`: completes once every receiver is gone (at once if none is left).
+    /// Suspends until then. Cancellation-safe (it takes nothing). Await inside a task run by a
+    /// weft runtime; the sender must outlive the await.
+    /// @throws std::logic_error on a moved-from sender.
     ClosedAwaiter closed();
 
 private:
+    /// @cond
     template <class U>
     friend Channel<U> channel(U);
+    /// @endcond
     explicit Sender(detail::Shared<T>* shared) noexcept : shared_(shared) {}
     detail::Shared<T>* shared() const {
         if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Sender");
@@ -301,33 +346,48 @@ private:
     detail::Shared<T>* shared_;
 };
 
-// A receiving end: a view of the value and the version it last saw. Copyable (the copy starts with
-// the same seen version).
+/// A receiving end: a view of the value and the version it last saw. Copyable (the copy starts
+/// with the same seen version).
+///
+/// Every member may be called from any thread (changed() is awaited inside a task); one Receiver
+/// object is used by one task at a time. Using a moved-from Receiver throws std::logic_error.
 template <class T>
 class Receiver {
     using Shared = detail::Shared<T>;
 
 public:
+    /// Another receiver on the same channel, with the same seen version.
+    /// @throws std::logic_error if `other` is moved-from.
     Receiver(const Receiver& other) : shared_(other.shared()), seen_(other.seen_) { shared_->add_receiver(); }
+    /// Takes `other`'s place; `other` becomes moved-from.
     Receiver(Receiver&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)), seen_(other.seen_) {}
+    /// Drops this receiver (as the destructor does) and takes `other`'s place.
     Receiver& operator=(Receiver other) noexcept {
         std::swap(shared_, other.shared_);
         std::swap(seen_, other.seen_);
         return *this;
     }
+    /// Drops this receiver; the last one gone completes the sender's closed().
     ~Receiver() {
         if (shared_) shared_->drop_receiver();
     }
 
     class ChangedAwaiter;
 
-    // `co_await rx.changed()`: completes when the current version is newer than the one this
-    // receiver last saw, and marks it seen (several updates since count as one change). Yields a
-    // ChangedResult: ok, or RecvError::closed once the sender is gone and the current version was
-    // seen. Suspends until then (or yields first, when the task's cooperative budget is spent).
+    /// `co_await rx.changed()`: completes when the current version is newer than the one this
+    /// receiver last saw, and marks it seen (several updates since count as one change). Yields a
+    /// ChangedResult: ok, or RecvError::closed once the sender is gone and the current version was
+    /// seen. Suspends until then (or yields first, when the task's cooperative budget is spent).
+    ///
+    /// Cancellation-safe: the version is marked seen only when it completes, so an abandoned
+    /// changed() (task aborted, timeout or select lost) loses no change. Await inside a task run by
+    /// a weft runtime; the receiver must stay in place (not moved or destroyed) while it waits.
+    /// @throws std::logic_error on a moved-from receiver.
     ChangedAwaiter changed();
 
-    // A read guard on the current value, without marking it seen (see Ref).
+    /// A read guard on the current value, without marking it seen (see Ref); spins while an update
+    /// is in progress.
+    /// @throws std::logic_error on a moved-from receiver.
     Ref<T> borrow() const {
         Shared* s = shared();
         s->lock().lock_shared();
@@ -335,7 +395,8 @@ public:
         const bool changed = Shared::version_of(s->state()) != seen_;
         return Ref<T>(s->lock(), s->value(), changed);
     }
-    // A read guard on the current value, marking its version seen.
+    /// A read guard on the current value, marking its version seen.
+    /// @throws std::logic_error on a moved-from receiver.
     Ref<T> borrow_and_update() {
         Shared* s = shared();
         s->lock().lock_shared();
@@ -345,19 +406,25 @@ public:
         return Ref<T>(s->lock(), s->value(), changed);
     }
 
-    // True if the current version is newer than the one this receiver last saw (also after the
-    // sender is gone). Does not mark it seen.
+    /// True if the current version is newer than the one this receiver last saw (also after the
+    /// sender is gone). Does not mark it seen.
+    /// @throws std::logic_error on a moved-from receiver.
     bool has_changed() const { return Shared::version_of(shared()->state()) != seen_; }
-    // Marks the current version seen, without looking at the value.
+    /// Marks the current version seen, without looking at the value.
+    /// @throws std::logic_error on a moved-from receiver.
     void mark_unchanged() { seen_ = Shared::version_of(shared()->state()); }
-    // True once the sender is gone.
+    /// True once the sender is gone.
+    /// @throws std::logic_error on a moved-from receiver.
     bool is_closed() const { return Shared::is_closed(shared()->state()); }
+    /// True if both observe the same channel.
     bool same_channel(const Receiver& other) const noexcept { return shared_ == other.shared_; }
 
 private:
     friend class Sender<T>;
+    /// @cond
     template <class U>
     friend Channel<U> channel(U);
+    /// @endcond
     Receiver(Shared* shared, std::uint64_t seen) noexcept : shared_(shared), seen_(seen) {}
     Shared* shared() const {
         if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Receiver");
@@ -368,13 +435,21 @@ private:
     std::uint64_t seen_;  // the version this receiver last saw
 };
 
-// The awaitable behind `co_await rx.changed()`. Not movable: it may sit in the waiter list.
+/// The awaitable Receiver::changed() returns. Not movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and check for a newer version, else queue the task's waker; it is a leaf awaitable, so select()
+/// and timeout() accept it. Destroying it before it completes leaves the wait and marks nothing.
 template <class T>
 class Receiver<T>::ChangedAwaiter final : public weft::detail::BudgetedWait<ChangedAwaiter> {
 public:
+    /// Made by Receiver::changed().
+    /// @throws std::logic_error on a moved-from receiver.
     explicit ChangedAwaiter(Receiver* rx) : rx_(rx), shared_(rx->shared()) {}
+    /// Leaves the wait list if still queued.
     ~ChangedAwaiter() { shared_->changed_waiters().remove(node_); }
 
+    /// A change (now marked seen), or closed.
     ChangedResult await_resume() const noexcept { return result_; }
 
 private:
@@ -416,21 +491,30 @@ typename Receiver<T>::ChangedAwaiter Receiver<T>::changed() {
     return ChangedAwaiter(this);
 }
 
+/// The awaitable Sender::closed() returns. Not copyable or movable. A leaf awaitable: select() and
+/// timeout() accept it.
 template <class T>
 class Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
 public:
+    /// Made by Sender::closed().
     explicit ClosedAwaiter(detail::Shared<T>* shared) noexcept : shared_(shared) {}
     ClosedAwaiter(const ClosedAwaiter&) = delete;
     ClosedAwaiter& operator=(const ClosedAwaiter&) = delete;
+    /// Leaves the wait list if still queued.
     ~ClosedAwaiter() { shared_->rx_gone_waiters().remove(node_); }
 
+    /// True if every receiver is already gone.
     bool await_ready() const noexcept { return shared_->receiver_count() == 0; }
+    /// Queues the task's waker; false (do not suspend) if the last receiver went meanwhile.
+    /// @throws std::logic_error outside a task run by a weft runtime.
     bool await_suspend(std::coroutine_handle<>) {
         if (!wait(weft::detail::current_task_waker())) return false;
         weft::detail::set_pending_poll(this);
         return true;
     }
+    /// Called by the worker before resuming the task: true once every receiver is gone.
     bool poll_ready() noexcept override { return !wait(weft::detail::current_task_waker()); }
+    /// Yields nothing.
     void await_resume() const noexcept {}
 
 private:

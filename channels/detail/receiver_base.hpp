@@ -1,6 +1,10 @@
 // What the bounded and unbounded mpsc receivers share: owning the receiving end, and every way of
 // receiving. `Chan` provides try_recv, register_receiver (see receive.hpp), close_receiver,
 // is_rx_closed, len and drop_receiver.
+//
+// The API reference leaves weft::detail out, so these members are declared again, for doxygen
+// only, in mpsc::Receiver (mpsc.hpp) and mpsc::UnboundedReceiver (unbounded.hpp) under
+// #ifdef WEFT_DOXYGEN: change those declarations and their docs along with this class.
 #pragma once
 
 #include <cstddef>
