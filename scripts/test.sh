@@ -140,7 +140,7 @@ run_checks() {
     tail -30 build/check-install.log
     total_failed=$((total_failed + 1))
   fi
-  # count_check docs bash scripts/docs.sh   (enabled once the reference has no warnings)
+  count_check docs bash scripts/docs.sh
 }
 if { [ -z "$only" ] && [ -z "${WEFT_TEST_FILTER:-}" ]; } || [ "$only" = checks ]; then
   run_checks
