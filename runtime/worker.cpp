@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "detail/backoff.hpp"  // cpu_relax
+#include "detail/cancel_scope.hpp"
 #include "detail/context.hpp"
 #include "detail/coop.hpp"
 #include "detail/scheduler_impl.hpp"
@@ -187,11 +188,11 @@ void Worker::poll(TaskHeader* task) {
     coop::reset_budget();
 
     bool resume = true;
-    if (task->scopes() != nullptr) {
-        if (CancelScope* hit = task->triggered_scope()) {
+    if (!task->cancel_scopes().empty()) {
+        if (CancelScope* hit = task->cancel_scopes().outermost_triggered()) {
             // A timeout around a child task expired: drop the child (and whatever leaf it waits
             // on) and resume the coroutine that set the timeout.
-            task->unwind_to(*hit);
+            task->cancel_scopes().unwind_to(*hit);
             task->set_pending(nullptr);
             hit->cancel_children();
             task->set_resume_point(hit->awaiting);
@@ -220,7 +221,8 @@ void Worker::poll(TaskHeader* task) {
     bool yielded = std::exchange(ctx.yield_requested, false);
     // A scope whose deadline passed while its child ran (or before it started) gets no wake of
     // its own: poll again so the check above runs.
-    if (!yielded && task->scopes() != nullptr && task->triggered_scope() != nullptr) yielded = true;
+    if (!yielded && !task->cancel_scopes().empty() && task->cancel_scopes().outermost_triggered() != nullptr)
+        yielded = true;
     if (task->transition_to_idle(yielded) == TaskHeader::IdleResult::kRequeue) push_back(task);
 }
 
