@@ -16,6 +16,7 @@
 
 #include <weft/runtime/waker.hpp>
 #include <weft/runtime/detail/atomic_waker.hpp>
+#include "once_waiters.hpp"
 #include "receive.hpp"
 #include "sender_wait_list.hpp"
 #include "slot_ring.hpp"
