@@ -39,8 +39,9 @@
 #include <weft/runtime/detail/thread_waker.hpp>
 #include "detail/bounded_channel.hpp"
 #include "detail/budgeted_wait.hpp"
-#include "detail/receive.hpp"
+#include "detail/ensure_not_worker.hpp"
 #include "detail/receiver_base.hpp"
+#include "detail/recv_status.hpp"
 #include "errors.hpp"
 
 namespace weft::mpsc {

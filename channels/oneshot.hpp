@@ -30,7 +30,7 @@
 #include <weft/runtime/detail/scheduler.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
 #include <weft/runtime/waker.hpp>
-#include "detail/receive.hpp"
+#include "detail/ensure_not_worker.hpp"
 #include "errors.hpp"
 
 namespace weft::oneshot {

@@ -28,7 +28,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "detail/receive.hpp"
 #include "detail/receiver_base.hpp"
 #include "detail/unbounded_channel.hpp"
 #include "errors.hpp"

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/cancel_scope.hpp"
 #include "detail/context.hpp"
 #include "detail/leaf.hpp"
 #include "detail/scheduler.hpp"
@@ -146,7 +147,7 @@ public:
     TaskTimeout(Task<T> child, Clock::time_point deadline) noexcept : child_(std::move(child)), timer_(deadline) {}
     TaskTimeout(const TaskTimeout&) = delete;
     ~TaskTimeout() {
-        if (task_) task_->close_scope(*this);
+        if (task_) task_->cancel_scopes().close(*this);
     }
 
     bool await_ready() const {
@@ -159,13 +160,13 @@ public:
         expired_ = !timer_.arm();  // a deadline already past still lets the child try once
         task_ = ctx.task;
         awaiting = h;
-        task_->open_scope(*this);
+        task_->cancel_scopes().open(*this);
         auto child = child_.handle();
         child.promise().continuation_ = h;
         ctx.next = child;  // the trampoline runs the child next, as for `co_await task`
     }
     TimeoutResult<T> await_resume() {
-        task_->close_scope(*this);
+        task_->cancel_scopes().close(*this);
         timer_.cancel();
         if (timed_out_) return TimeoutResult<T>();
         return completed_with<T>([&]() -> decltype(auto) { return child_.handle().promise().result_.take(); });

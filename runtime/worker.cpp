@@ -1,11 +1,59 @@
-// A worker's loop: find a task (LIFO slot, local queue, injector, other workers), poll it, park
-// when there is nothing to do.
+// A worker's loop: find a task, poll it, park when there is nothing to do.
+//
+// Finding work (next_task, steal_work): the LIFO slot, then the local queue, then a batch from the
+// injector. Every kInjectorInterval ticks the injector comes first (one task), so remote spawns
+// are not starved by local work. With all of those empty the worker tries to become a searcher
+// (Idle allows at most half the workers to search at once; a worker refused parks at once) and
+// steals from the other workers, starting at a random one, then tries the injector again. A
+// searcher that still finds nothing keeps looking for a few microseconds (search_before_parking)
+// before it parks. The LIFO slot holds the task the running task just woke; after kMaxLifoPolls
+// polls through it in a row, the next one goes to the back of the queue.
+//
+// Waking another worker: a parked worker is woken (Scheduler::notify_parked, which picks one only
+// if nobody is searching and somebody is parked) when
+//   - this worker put work in its own queue (schedule_local outside the LIFO slot, a task the LIFO
+//     slot displaced, an injector batch, a LIFO run cut short with more than one task queued):
+//     notify_others, which skips the wakeup while this worker is searching (it wakes one when it
+//     stops) and first checks Idle's relaxed guess, since a missed wakeup here only delays
+//     sharing a task this worker will run anyway;
+//   - the last searcher found a task (run_task), so another looks for what is queued behind it;
+//   - the last searcher parks and work is still visible in the injector or a run queue (park);
+//   - a thread outside this runtime's workers schedules a task (Scheduler::schedule_remote).
+//
+// Polling I/O and timers: the Driver is held by one worker at a time (try_lock). A busy worker
+// polls it without waiting every kInjectorInterval ticks (maintenance), unless another worker
+// holds it, as a parked one does. A worker with nothing to run parks through its Parker: it
+// returns at once if an unpark is already pending; otherwise it sleeps in the driver (epoll_wait
+// until the next timer, an I/O event, or an unpark interrupts it) if it can take it, and on its
+// condition variable if not. Tasks the driver wakes while this worker sleeps in it go to its own
+// queue (is_parked_), where others can steal them, not to the LIFO slot, and without a wakeup.
+//
+// Parking and unparking (park): the worker records itself parked in Idle; if it was the last
+// searcher it re-checks for visible work (see Waking, above; idle.hpp explains why no wakeup is
+// lost). After each wakeup it returns if the runtime shut down; returns to run what the driver put
+// in its own queue, taking itself off Idle's sleepers list unless a notifier already did; parks
+// again if it is still listed (a spurious wakeup); and otherwise returns, because notify_parked
+// took it off the list. Either way it comes back as a searcher: whoever unparked it counted it as
+// one, so running the first task may wake another worker (park's comment says why on purpose).
+//
+// Shutdown: Scheduler::shutdown sets the flag, clears Idle's sleepers list and unparks every
+// worker's Parker; an unpark that arrives before the park is kept, so a worker about to park
+// returns at once. The worker sees the flag at the top of its loop, after each wakeup in park, on
+// every round of search_before_parking, and in run_task, which then stops polling through the
+// LIFO slot and queues that task instead. Once it sees the flag it starts no new round and leaves
+// run(); shutdown joins the threads, then destroys the tasks left: those in the owned list, in the
+// run queues (drain) and in the injector. A task whose first poll did not finish it joins the
+// owned list (Scheduler::adopt) so shutdown can find it wherever it waits; if shutdown already
+// closed that list, the worker completes it as cancelled. The current-thread flavor (run_until)
+// runs the same rounds on the caller's thread until `done()` or shutdown, without the spinning
+// search.
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
 
 #include "detail/backoff.hpp"  // cpu_relax
+#include "detail/cancel_scope.hpp"
 #include "detail/context.hpp"
 #include "detail/coop.hpp"
 #include "detail/scheduler_impl.hpp"
@@ -187,11 +235,11 @@ void Worker::poll(TaskHeader* task) {
     coop::reset_budget();
 
     bool resume = true;
-    if (task->scopes() != nullptr) {
-        if (CancelScope* hit = task->triggered_scope()) {
+    if (!task->cancel_scopes().empty()) {
+        if (CancelScope* hit = task->cancel_scopes().outermost_triggered()) {
             // A timeout around a child task expired: drop the child (and whatever leaf it waits
             // on) and resume the coroutine that set the timeout.
-            task->unwind_to(*hit);
+            task->cancel_scopes().unwind_to(*hit);
             task->set_pending(nullptr);
             hit->cancel_children();
             task->set_resume_point(hit->awaiting);
@@ -220,7 +268,8 @@ void Worker::poll(TaskHeader* task) {
     bool yielded = std::exchange(ctx.yield_requested, false);
     // A scope whose deadline passed while its child ran (or before it started) gets no wake of
     // its own: poll again so the check above runs.
-    if (!yielded && task->scopes() != nullptr && task->triggered_scope() != nullptr) yielded = true;
+    if (!yielded && !task->cancel_scopes().empty() && task->cancel_scopes().outermost_triggered() != nullptr)
+        yielded = true;
     if (task->transition_to_idle(yielded) == TaskHeader::IdleResult::kRequeue) push_back(task);
 }
 

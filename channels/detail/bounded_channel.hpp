@@ -16,7 +16,9 @@
 
 #include <weft/runtime/waker.hpp>
 #include <weft/runtime/detail/atomic_waker.hpp>
-#include "receive.hpp"
+#include <weft/runtime/detail/context.hpp>
+#include "once_waiters.hpp"
+#include "recv_status.hpp"
 #include "sender_wait_list.hpp"
 #include "slot_ring.hpp"
 

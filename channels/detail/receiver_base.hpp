@@ -1,5 +1,5 @@
 // What the bounded and unbounded mpsc receivers share: owning the receiving end, and every way of
-// receiving. `Chan` provides try_recv, register_receiver (see receive.hpp), close_receiver,
+// receiving. `Chan` provides try_recv, register_receiver (see recv_status.hpp), close_receiver,
 // is_rx_closed, len and drop_receiver.
 //
 // The API reference leaves weft::detail out, so these members are declared again, for doxygen
@@ -13,7 +13,9 @@
 #include <utility>
 
 #include "../errors.hpp"
-#include "receive.hpp"
+#include "blocking_recv.hpp"
+#include "recv_awaiters.hpp"
+#include "recv_status.hpp"
 
 namespace weft::detail {
 

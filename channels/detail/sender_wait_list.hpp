@@ -74,7 +74,8 @@ public:
         if (pass_on) notify_one();
     }
 
-    // The waiter's state as last set under the lock (acquire: pairs with the release in set()).
+    // The waiter's state as last set under the lock (acquire: pairs with the release stores in
+    // enqueue, notify_one, leave and close).
     static Waiter::State state_of(const Waiter& w) noexcept { return w.state.load(std::memory_order_acquire); }
 
     // The receiver closed: wakes every waiter (state kClosed); later enqueues fail.
@@ -100,46 +101,6 @@ private:
     WaiterList list_;
     bool closed_ = false;
     alignas(64) std::atomic<std::size_t> waiting_{0};
-};
-
-// Tasks waiting for an event that happens once (the receiver closing): wake them all then.
-// Each waiter unlinks itself if it stops waiting first, so cancelled waits leave nothing behind.
-class OnceWaiters {
-public:
-    // Returns false if the event already happened (nothing registered).
-    bool add(Waiter& w, Waker waker) {
-        std::lock_guard lock(mutex_);
-        if (fired_) return false;
-        if (w.state == Waiter::State::kQueued) {
-            w.waker = std::move(waker);  // re-registration after a spurious wake
-            return true;
-        }
-        w.waker = std::move(waker);
-        w.state.store(Waiter::State::kQueued, std::memory_order_release);
-        list_.push_back(w);
-        return true;
-    }
-    void remove(Waiter& w) {
-        std::lock_guard lock(mutex_);
-        if (w.state == Waiter::State::kQueued) list_.remove(w);
-        w.state.store(Waiter::State::kIdle, std::memory_order_release);
-        w.waker.reset();
-    }
-    void fire() {
-        std::vector<Waker> to_wake;
-        {
-            std::lock_guard lock(mutex_);
-            fired_ = true;
-            for (Waiter* w = list_.take_all(Waiter::State::kClosed); w; w = w->next)
-                to_wake.push_back(std::move(w->waker));
-        }
-        for (Waker& w : to_wake) w.wake();
-    }
-
-private:
-    SpinLock mutex_;
-    WaiterList list_;
-    bool fired_ = false;
 };
 
 }  // namespace weft::detail

@@ -23,7 +23,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <weft/runtime/detail/atomic_waker.hpp>
-#include "receive.hpp"
+#include "recv_status.hpp"
 
 namespace weft::detail {
 

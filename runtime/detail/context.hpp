@@ -23,25 +23,6 @@ protected:
     ~Pollable() = default;
 };
 
-// A region of a task that may be cancelled as a whole: `timeout(d, some_task())` runs the child
-// task inline in the awaiting task and opens a scope around it. Before polling a task, the worker
-// asks its open scopes (outermost first) whether one was triggered (its deadline passed); if so it
-// destroys everything running inside that scope (`cancel_children`: the child frames, and with
-// them the leaf awaiters they were suspended on, which deregister themselves) and resumes the
-// coroutine that opened it. Scopes are touched only by the thread polling the task.
-class CancelScope {
-public:
-    virtual bool is_triggered() const noexcept = 0;
-    virtual void cancel_children() noexcept = 0;
-
-    CancelScope* outer = nullptr;       // the enclosing scope of the same task
-    std::coroutine_handle<> awaiting;   // resumed after a cancellation
-    bool is_linked = false;             // in its task's scope list
-
-protected:
-    ~CancelScope() = default;
-};
-
 // What the current thread is doing for the runtime. Trivially constructible so that reading it is a
 // plain TLS access with no guard call.
 struct ThreadContext {

@@ -157,4 +157,9 @@ private:
     BlockingPool blocking_;
 };
 
+// The registry of schedulers alive now (unhandled_exceptions.cpp): an exception report from a
+// JoinHandle dropped after its runtime is gone goes to the default reporter, not a destroyed one.
+void register_live_scheduler(const Scheduler* scheduler);
+void unregister_live_scheduler(const Scheduler* scheduler);
+
 }  // namespace weft::detail

@@ -36,6 +36,7 @@
 #include <cstdint>
 
 #include "../waker.hpp"
+#include "cancel_scope.hpp"
 #include "context.hpp"
 
 namespace weft::detail {
@@ -214,33 +215,8 @@ public:
     Waker take_join_waker() noexcept { return std::move(join_waker_); }
     Pollable* pending() const noexcept { return pending_; }
     void set_pending(Pollable* p) noexcept { pending_ = p; }
-    // The innermost open cancel scope (see CancelScope), touched only by the polling worker.
-    CancelScope* scopes() const noexcept { return scopes_; }
-
-    void open_scope(CancelScope& s) noexcept {
-        s.outer = scopes_;
-        s.is_linked = true;
-        scopes_ = &s;
-    }
-    void close_scope(CancelScope& s) noexcept {
-        if (!s.is_linked) return;
-        CancelScope** link = &scopes_;
-        while (*link && *link != &s) link = &(*link)->outer;
-        if (*link) *link = s.outer;
-        s.is_linked = false;
-    }
-    // The outermost triggered scope, or nullptr.
-    CancelScope* triggered_scope() const noexcept {
-        CancelScope* hit = nullptr;
-        for (CancelScope* s = scopes_; s; s = s->outer)
-            if (s->is_triggered()) hit = s;
-        return hit;
-    }
-    // Closes `hit` and every scope inside it, ready for hit->cancel_children().
-    void unwind_to(CancelScope& hit) noexcept {
-        for (CancelScope* s = scopes_; s != hit.outer; s = s->outer) s->is_linked = false;
-        scopes_ = hit.outer;
-    }
+    // The cancel scopes open in this task (see cancel_scope.hpp), touched only by the polling worker.
+    OpenCancelScopes& cancel_scopes() noexcept { return cancel_scopes_; }
     std::uint64_t state_for_test() const noexcept { return state_.load(std::memory_order_acquire); }
 
     // Intrusive links of the owned-tasks list, guarded by that list's shard lock. `is_owned` says
@@ -255,7 +231,7 @@ private:
     const TaskVtable* vtable_;
     std::coroutine_handle<> resume_point_;  // touched only by the polling worker
     Pollable* pending_ = nullptr;           // likewise
-    CancelScope* scopes_ = nullptr;         // likewise
+    OpenCancelScopes cancel_scopes_;        // likewise
     std::coroutine_handle<> root_;
     Scheduler* scheduler_;
     Waker join_waker_;

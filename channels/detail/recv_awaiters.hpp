@@ -1,8 +1,7 @@
-// The receive operations shared by the bounded and unbounded mpsc receivers.
+// The awaiters behind `co_await rx.recv()` and `co_await rx.recv_many(...)` on the bounded and
+// unbounded mpsc receivers, over the `Chan` contract in recv_status.hpp. Separate from
+// blocking_recv.hpp: these suspend the task, the blocking path parks the thread.
 //
-// `Chan` provides:
-//   RecvStatus try_recv(std::optional<T>& out);                       // kValue, kEmpty, kClosed
-//   RecvStatus register_receiver(const Waker&, std::optional<T>& out); // register, then re-check
 // A receive takes a value only when it completes, so a cancelled receive loses nothing; a spent
 // cooperative budget makes it yield before trying.
 #pragma once
@@ -10,33 +9,14 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
-#include <stdexcept>
-#include <string>
+#include <utility>
 
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/coop.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
-#include <weft/runtime/detail/thread_waker.hpp>
+#include "recv_status.hpp"
 
 namespace weft::detail {
-
-enum class RecvStatus { kValue, kEmpty, kClosed };
-
-inline void ensure_not_worker(const char* what) {
-    if (is_worker_thread())
-        throw std::logic_error(std::string("weft: ") + what + " called on a runtime worker thread; use co_await");
-}
-
-template <class T, class Chan>
-std::optional<T> blocking_recv(Chan& ch) {
-    ensure_not_worker("blocking_recv");
-    std::optional<T> out;
-    if (ch.try_recv(out) != RecvStatus::kEmpty) return out;
-    ScopedThreadNotifier notifier;
-    const Waker waker = notifier->waker();
-    while (ch.register_receiver(waker, out) == RecvStatus::kEmpty) notifier->park();
-    return out;
-}
 
 // Receives into `out_`; a spent budget makes it yield before trying (so the value stays in the
 // channel if the task is cancelled during the yield).
