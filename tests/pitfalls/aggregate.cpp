@@ -1,5 +1,11 @@
-// Pitfall: a brace-initialised aggregate temporary written directly in a co_await operand.
-//   aggregate <form>   forms: aggregate (the trap), bound (a variable first), constructor
+// Pitfall: a brace-initialised aggregate temporary, or a lambda with captures, written directly in
+// a co_await operand.
+//   aggregate <form>   forms:
+//     aggregate      co_await tx.send(Command{1, key, std::move(reply)});            (the trap)
+//     bound          Command cmd{...}; co_await tx.send(std::move(cmd));
+//     constructor    co_await tx.send(CommandCtor{...});  (the same type with a constructor)
+//     lambda         co_await weft::spawn_blocking([key] { return key.size(); });  (the trap)
+//     lambda-bound   auto f = [key] {...}; co_await weft::spawn_blocking(f);
 // Exit 0: every reply arrived. A RecvError is exit 3 ("wrong"); a crash or hang is the bug showing.
 #include <weft/channels/mpsc.hpp>
 #include <weft/channels/oneshot.hpp>
@@ -82,6 +88,19 @@ weft::Task<int> constructor_form(weft::mpsc::Sender<CommandCtor> tx) {
     co_return 0;
 }
 
+weft::Task<int> lambda_form(bool bound) {
+    std::size_t total = 0;
+    for (int i = 0; i < 1000; ++i) {
+        if (bound) {
+            auto f = [key = kKey] { return key.size(); };
+            total += co_await weft::spawn_blocking(f);
+        } else {
+            total += co_await weft::spawn_blocking([key = kKey] { return key.size(); });  // the trap
+        }
+    }
+    co_return total == 1000 * kKey.size() ? 0 : 3;
+}
+
 template <class C, class F>
 weft::Task<int> run(F client) {
     auto [tx, rx] = weft::mpsc::channel<C>(8);
@@ -99,6 +118,8 @@ int main(int argc, char** argv) {
     if (form == "aggregate") return rt.block_on(run<Command>(aggregate_form));
     if (form == "bound") return rt.block_on(run<Command>(bound_form));
     if (form == "constructor") return rt.block_on(run<CommandCtor>(constructor_form));
-    std::fprintf(stderr, "usage: aggregate aggregate|bound|constructor\n");
+    if (form == "lambda") return rt.block_on(lambda_form(false));
+    if (form == "lambda-bound") return rt.block_on(lambda_form(true));
+    std::fprintf(stderr, "usage: aggregate aggregate|bound|constructor|lambda|lambda-bound\n");
     return 2;
 }

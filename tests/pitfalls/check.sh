@@ -18,7 +18,7 @@ trap 'rm -rf "$out"' EXIT
 
 # program: its forms
 declare -A forms=(
-    [aggregate]="aggregate bound constructor"
+    [aggregate]="aggregate bound constructor lambda lambda-bound"
     [conditional]="permit tasks tasks-bound if-else"
     [condition]="if-exit if-not-recv while-exit switch-exit if-in-loop while-bare if-decl if-init while-decl statement"
     [throwing]="spawn-blocking task timeout-recv connect bound"
