@@ -3,7 +3,7 @@
 //
 //   auto [tx, rx] = weft::watch::channel<Config>(initial);
 //   tx.send(next_config);                        // fails (value handed back) with no receivers
-//   while (co_await rx.changed()) {              // false once the sender is gone
+//   while (auto c = co_await rx.changed()) {     // false once the sender is gone
 //       Config c = *rx.borrow_and_update();      // the latest; marked seen
 //   }
 //
@@ -77,7 +77,7 @@ enum class RecvError {
 };
 
 // The outcome of changed(): a newer version (now marked seen), or closed.
-//   while (co_await rx.changed()) { ... }
+//   while (auto c = co_await rx.changed()) { ... }
 class [[nodiscard]] ChangedResult {
 public:
     ChangedResult() noexcept = default;  // a change

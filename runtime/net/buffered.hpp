@@ -3,7 +3,7 @@
 //
 //   weft::net::BufReader in(stream);
 //   std::string line;
-//   while (co_await in.read_line(line)) handle(line);
+//   while (bool more = co_await in.read_line(line)) handle(line);
 //
 //   weft::net::BufWriter out(stream);
 //   co_await out.write("PING\r\n");
