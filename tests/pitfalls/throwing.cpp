@@ -1,4 +1,5 @@
-// Pitfall (reported for g++ 12, not reproduced): awaiting a temporary whose operation throws.
+// Not a pitfall: awaiting a temporary whose operation throws. Reported for g++ 12; what crashed was
+// a lambda with captures in the operand, thrown or not (aggregate.cpp, form lambda).
 //   throwing <form>   forms (each awaited 1000 times inside try/catch):
 //     spawn-blocking  co_await weft::spawn_blocking(f);            f throws
 //     task            co_await thrower(Tracked{});                 a Task temporary that throws
