@@ -89,7 +89,7 @@ Task<std::uint64_t> mpsc_fanout(int receivers, std::uint64_t n) {
         senders.push_back(std::move(tx));
         handles.push_back(weft::spawn([](weft::mpsc::Receiver<std::uint64_t> rx) -> Task<std::uint64_t> {
             std::uint64_t got = 0;
-            while (co_await rx.recv()) ++got;
+            while (auto v = co_await rx.recv()) ++got;  // a declaration: see README, Pitfalls
             co_return got;
         }(std::move(rx))));
     }
@@ -136,7 +136,7 @@ Task<std::uint64_t> watch_updates(std::uint64_t n, bool receivers_wait) {
         }
         handles.push_back(weft::spawn([](weft::watch::Receiver<std::uint64_t> rx) -> Task<std::uint64_t> {
             std::uint64_t changes = 0;
-            while (co_await rx.changed()) {
+            while (auto changed = co_await rx.changed()) {
                 benchmark::DoNotOptimize(*rx.borrow_and_update());
                 ++changes;
             }

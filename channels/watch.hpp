@@ -5,7 +5,7 @@
 /// @code
 /// auto [tx, rx] = weft::watch::channel<Config>(initial);
 /// tx.send(next_config);                        // fails (value handed back) with no receivers
-/// while (co_await rx.changed()) {              // false once the sender is gone
+/// while (auto changed = co_await rx.changed()) {  // false once the sender is gone
 ///     Config c = *rx.borrow_and_update();      // the latest; marked seen
 /// }
 /// @endcode
@@ -86,7 +86,7 @@ enum class RecvError {
 /// The outcome of changed(): a newer version (now marked seen), or closed.
 ///
 /// @code
-/// while (co_await rx.changed()) { ... }
+/// while (auto changed = co_await rx.changed()) { ... }
 /// @endcode
 class [[nodiscard]] ChangedResult {
 public:

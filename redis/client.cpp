@@ -24,10 +24,7 @@ Task<Client> Client::connect(std::string host, std::uint16_t port) {
     std::error_code failed;
     std::optional<net::TcpStream> stream;
     try {
-        // Bound first: g++ 12 destroys a temporary awaited in a co_await operand twice when the
-        // awaited operation throws.
-        Task<net::TcpStream> connecting = net::TcpStream::connect(std::move(host), port);
-        stream.emplace(co_await connecting);
+        stream.emplace(co_await net::TcpStream::connect(std::move(host), port));
     } catch (const Error&) {
         throw;
     } catch (const std::system_error& e) {
@@ -53,8 +50,8 @@ Task<Client> Client::connect_url(std::string url) {
 Task<Client> Client::connect(ConnectionInfo info) {
     Task<Client> connecting = connect(info.host, info.port);
     Client client = co_await connecting;
-    // Not a conditional with a co_await in each branch, and each task bound before it is awaited:
-    // both forms are miscompiled by g++ 12 (see README).
+    // The AUTH task is chosen, then awaited: `co_await (c ? f() : g())` is miscompiled by g++ 12
+    // (README, Pitfalls).
     if (info.password) {
         Task<Value> auth = info.username ? client.command("AUTH", *info.username, *info.password)
                                          : client.command("AUTH", *info.password);
@@ -62,8 +59,7 @@ Task<Client> Client::connect(ConnectionInfo info) {
         reply.throw_if_error();
     }
     if (info.database != 0) {
-        Task<Value> select = client.command("SELECT", info.database);
-        const Value reply = co_await select;
+        const Value reply = co_await client.command("SELECT", info.database);
         reply.throw_if_error();
     }
     co_return client;

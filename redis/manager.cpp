@@ -42,18 +42,12 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
             if (options.mode == ManagerOptions::Mode::pipelined) {
                 out.clear();
                 for (const ManagerRequest& r : batch) out += r.encoded.view();
-                // Each task bound before it is awaited: g++ 12 destroys an awaited temporary twice
-                // when its await throws (see README).
-                Task<void> writing = client.write_commands(out);
-                co_await writing;
-                Task<void> reading = client.read_replies(n, answer);
-                co_await reading;
+                co_await client.write_commands(out);
+                co_await client.read_replies(n, answer);
             } else {
                 for (const ManagerRequest& r : batch) {
-                    Task<void> writing = client.write_commands(r.encoded.view());
-                    co_await writing;
-                    Task<void> reading = client.read_replies(1, answer);
-                    co_await reading;
+                    co_await client.write_commands(r.encoded.view());
+                    co_await client.read_replies(1, answer);
                 }
             }
         } catch (...) {

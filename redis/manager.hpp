@@ -328,11 +328,9 @@ Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(detail::EncodedComma
             co_await weft::timeout_at(deadline, tx_.send(std::move(request)));
         if (sent.timed_out()) throw TimeoutError();
         if (!*sent) detail::throw_manager_gone(*state_);
-        // Bound first: g++ 12 destroys an awaited temporary twice when its await throws (RecvError).
-        auto receiving = weft::timeout_at(deadline, reply_rx);
         std::optional<TimeoutResult<detail::ManagerOutcome>> got;
         try {
-            got.emplace(co_await receiving);
+            got.emplace(co_await weft::timeout_at(deadline, reply_rx));
         } catch (const oneshot::RecvError&) {
             sender_dropped = true;
         }

@@ -55,8 +55,8 @@ Task<std::size_t> BufReader::read_until(char delim, std::string& out) {
 
 Task<bool> BufReader::read_line(std::string& line) {
     line.clear();
-    // Not `if (co_await ... == 0)`: g++ 12 builds a broken coroutine handle for that form (the
-    // awaiting task then never resumes; see README).
+    // Not `if (co_await ... == 0)`: g++ 12 miscompiles a co_await in a condition expression (the
+    // awaiting task never resumes; README, Pitfalls).
     const std::size_t n = co_await read_until('\n', line);
     if (n == 0) co_return false;
     if (!line.empty() && line.back() == '\n') line.pop_back();

@@ -18,7 +18,7 @@ namespace weft::net {
 ///
 ///     weft::net::BufReader in(stream);
 ///     std::string line;
-///     while (co_await in.read_line(line)) handle(line);
+///     while (bool more = co_await in.read_line(line)) handle(line);
 ///
 /// Refers to the stream, which must outlive it. Owned by one task at a time (a BufWriter on the
 /// same stream may be used by another). Errors are the stream's (see TcpStream).

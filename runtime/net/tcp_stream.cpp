@@ -51,8 +51,8 @@ Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port) {
         TcpStream stream = co_await connect(*numeric);
         co_return stream;
     }
-    // Bound to a variable, not awaited as a temporary: g++ 12 destroys a temporary in a co_await
-    // operand twice when the awaited operation throws (see README).
+    // Bound to a variable: g++ 12 destroys a lambda with captures written directly in a co_await
+    // operand twice (README, Pitfalls).
     JoinHandle<std::vector<SocketAddress>> resolving = weft::spawn_blocking([host, port] { return resolve_blocking(host, port); });
     std::vector<SocketAddress> addresses = co_await resolving;
     std::exception_ptr last;

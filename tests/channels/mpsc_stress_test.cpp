@@ -27,7 +27,8 @@ struct Message {
 Task<void> produce(Sender<Message> tx, std::uint32_t id, std::uint64_t n) {
     for (std::uint64_t i = 0; i < n; ++i) {
         Message m{id, i};
-        if (!co_await tx.send(m)) co_return;
+        auto sent = co_await tx.send(m);  // not in the condition: see README, Pitfalls
+        if (!sent) co_return;
     }
 }
 
@@ -103,14 +104,16 @@ TEST(MpscStressMixed, AbortedSendersLoseNothingAndNeverWedgeTheChannel) {
             for (int s = 0; s < 8; ++s)
                 senders.push_back(weft::spawn([](Sender<std::uint64_t> tx, std::atomic<std::uint64_t>& done) -> Task<void> {
                     for (std::uint64_t i = 0; i < 50; ++i) {
-                        if (!co_await tx.send(i)) co_return;
+                        auto sent = co_await tx.send(i);
+                        if (!sent) co_return;
                         done.fetch_add(1);
                     }
                 }(tx, completed_sends)));
             { auto ours = std::move(tx); }
             std::uint64_t received = 0;
             for (int i = 0; i < 20; ++i) {
-                if (co_await rx.recv()) ++received;
+                auto v = co_await rx.recv();
+                if (v) ++received;
             }
             for (std::size_t s = 0; s < senders.size(); s += 2) senders[s].abort();
             while (auto v = co_await rx.recv()) ++received;  // ends: every sender finished or died

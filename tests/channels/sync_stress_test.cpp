@@ -358,7 +358,7 @@ TEST(WatchStress, ReceiversSeeVersionsInOrderAndEndOnTheLast) {
         for (int k = 0; k < kWatchers; ++k)
             receivers.push_back(weft::spawn([](weft::watch::Receiver<long> rx) -> Task<long> {
                 long seen = 0;
-                while (co_await rx.changed()) {
+                while (auto changed = co_await rx.changed()) {  // a declaration: see README, Pitfalls
                     const long v = *rx.borrow_and_update();
                     if (v <= seen) co_return -1;  // went backwards, or one version fired twice
                     seen = v;

@@ -142,7 +142,8 @@ TEST_P(WatchTest, EveryWaitingReceiverWakesForAnUpdate) {
         std::vector<JoinHandle<int>> waiting;
         for (int i = 0; i < 5; ++i)
             waiting.push_back(weft::spawn([](Receiver<int> rx) -> Task<int> {
-                if (!co_await rx.changed()) co_return -1;
+                auto changed = co_await rx.changed();  // not in the condition: see README, Pitfalls
+                if (!changed) co_return -1;
                 co_return *rx.borrow_and_update();
             }(rx)));
         co_await settle();

@@ -301,10 +301,8 @@ Task<int> hammer(Manager redis, std::string prefix, std::atomic<long>& replies) 
     for (long i = 0;; ++i) {
         const std::string k = prefix + std::to_string(i % 7);
         try {
-            Task<void> set = redis.set(k, "v");  // bound: awaited temporaries that throw upset g++ 12
-            co_await set;
-            Task<std::optional<std::string>> get = redis.get(k);
-            (void)co_await get;
+            co_await redis.set(k, "v");
+            (void)co_await redis.get(k);
         } catch (const IoError&) {
             co_return 1;
         } catch (const weft::redis::Error&) {
