@@ -2,6 +2,7 @@
 // templates call. Shutdown (scheduler_shutdown.cpp), metrics (scheduler_metrics.cpp), the task
 // waker (task_waker.cpp) and unhandled-exception reports (unhandled_exceptions.cpp) live apart.
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "detail/context.hpp"
@@ -37,7 +38,7 @@ Scheduler::Scheduler(Options options)
       blocking_(*this, options_.max_blocking_threads, options_.blocking_keep_alive) {
     workers_.reserve(options_.workers);
     for (std::uint32_t i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
-    register_live_scheduler(this);
+    register_live_scheduler(this, options_.on_unhandled_exception);
 }
 
 Scheduler::~Scheduler() {

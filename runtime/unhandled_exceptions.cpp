@@ -1,11 +1,15 @@
 // Reports of exceptions nobody will observe (a task nobody joined threw): to the runtime's
 // on_unhandled_exception, or to stderr. Separate from scheduler.cpp because it must work without
-// a scheduler: a JoinHandle may be dropped after its runtime is gone, so the reports check a
-// registry of the schedulers alive now.
+// a scheduler: a JoinHandle may be dropped after its runtime is gone, or on another thread while
+// the runtime is being destroyed. So the registry of live schedulers holds each one's handler by
+// shared_ptr: a report copies it under the lock (no allocation) and calls it outside, and the
+// handler outlives the scheduler for as long as a report is running it.
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 
 #include "detail/scheduler_impl.hpp"
@@ -14,10 +18,11 @@ namespace weft::detail {
 
 namespace {
 
-// Schedulers alive now. An exception report may come from a JoinHandle dropped after its runtime
-// is gone; it then goes to the default reporter instead of a destroyed handler.
+using Handler = std::function<void(std::exception_ptr)>;
+
+// Schedulers alive now, each with its handler (null: the default report).
 std::mutex live_mutex;
-std::unordered_set<const Scheduler*> live_schedulers;
+std::unordered_map<const Scheduler*, std::shared_ptr<const Handler>> live_schedulers;
 
 void default_report(std::exception_ptr error) noexcept {
     try {
@@ -31,29 +36,30 @@ void default_report(std::exception_ptr error) noexcept {
 
 }  // namespace
 
-void register_live_scheduler(const Scheduler* scheduler) {
+void register_live_scheduler(const Scheduler* scheduler, Handler handler) {
+    auto shared = handler ? std::make_shared<const Handler>(std::move(handler)) : nullptr;
     std::lock_guard lock(live_mutex);
-    live_schedulers.insert(scheduler);
+    live_schedulers.emplace(scheduler, std::move(shared));
 }
 
 void unregister_live_scheduler(const Scheduler* scheduler) {
+    std::shared_ptr<const Handler> last;  // destroyed outside the lock: the handler's captures may report too
     std::lock_guard lock(live_mutex);
-    live_schedulers.erase(scheduler);
+    if (auto it = live_schedulers.find(scheduler); it != live_schedulers.end()) {
+        last = std::move(it->second);
+        live_schedulers.erase(it);
+    }
 }
 
 void report_unhandled_exception(Scheduler* scheduler, std::exception_ptr error) noexcept {
+    std::shared_ptr<const Handler> handler;
     {
         std::lock_guard lock(live_mutex);
-        if (!live_schedulers.count(scheduler)) scheduler = nullptr;
+        if (auto it = live_schedulers.find(scheduler); it != live_schedulers.end()) handler = it->second;
     }
-    if (scheduler) scheduler->report_unhandled(std::move(error));
-    else default_report(std::move(error));
-}
-
-void Scheduler::report_unhandled(std::exception_ptr error) noexcept {
-    if (!options_.on_unhandled_exception) return default_report(std::move(error));
+    if (!handler) return default_report(std::move(error));
     try {
-        options_.on_unhandled_exception(std::move(error));
+        (*handler)(std::move(error));
     } catch (...) {
         std::fputs("weft: on_unhandled_exception threw; ignored\n", stderr);
     }

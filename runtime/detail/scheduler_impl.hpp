@@ -127,7 +127,6 @@ public:
     // Finishes a task: output, frame, owned list, joiner; then drops the reference of the worker
     // that polled it (or of the queue it was drained from).
     void complete(TaskHeader* task, bool cancelled) noexcept;
-    void report_unhandled(std::exception_ptr error) noexcept;
 
     void shutdown();
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
@@ -157,9 +156,10 @@ private:
     BlockingPool blocking_;
 };
 
-// The registry of schedulers alive now (unhandled_exceptions.cpp): an exception report from a
-// JoinHandle dropped after its runtime is gone goes to the default reporter, not a destroyed one.
-void register_live_scheduler(const Scheduler* scheduler);
+// The registry of schedulers alive now, with their on_unhandled_exception handlers
+// (unhandled_exceptions.cpp): an exception report from a JoinHandle dropped after its runtime is
+// gone, or while it is being destroyed, goes to a handler that is still alive or to stderr.
+void register_live_scheduler(const Scheduler* scheduler, std::function<void(std::exception_ptr)> handler);
 void unregister_live_scheduler(const Scheduler* scheduler);
 
 }  // namespace weft::detail
