@@ -99,9 +99,13 @@ public:
         const std::uint32_t prev = state_.fetch_or(kTxDropped, std::memory_order_acq_rel);
         if (prev & kRxWaker) rx_waker_.wake_by_ref();
     }
+    // Also wakes a receive waiting on the same receiver (close() from another task or thread): with
+    // no value, nothing can arrive now, and the receive completes with RecvError.
     void close_receiver() noexcept {
         const std::uint32_t prev = state_.fetch_or(kRxClosed, std::memory_order_acq_rel);
-        if ((prev & kTxWaker) && !(prev & (kValueSent | kTxDropped))) tx_waker_.wake_by_ref();
+        if (prev & (kValueSent | kTxDropped | kRxClosed)) return;
+        if (prev & kTxWaker) tx_waker_.wake_by_ref();
+        if (prev & kRxWaker) rx_waker_.wake_by_ref();
     }
 
     // Installs the waker for `event_bits` under the protocol above. Returns false if one of the
@@ -260,14 +264,13 @@ public:
     public:
         /// Refers to `rx`, which must outlive the await.
         explicit Awaiter(Receiver& rx) : rx_(rx) {}
-        /// True if the value was sent or the sender dropped.
+        /// True if the value was sent, the sender dropped, or the receiver closed.
         /// @throws std::logic_error on a moved-from receiver.
-        bool await_ready() const { return rx_.state()->load() & (State::kValueSent | State::kTxDropped); }
+        bool await_ready() const { return rx_.state()->load() & kFinal; }
         /// Installs the task's waker; false (do not suspend) if the value or the drop came meanwhile.
         /// @throws std::logic_error outside a task run by a weft runtime.
         bool await_suspend(std::coroutine_handle<>) {
-            if (!rx_.state()->set_waker(weft::detail::current_task_waker(), State::kRxWaker,
-                                        State::kValueSent | State::kTxDropped))
+            if (!rx_.state()->set_waker(weft::detail::current_task_waker(), State::kRxWaker, kFinal))
                 return false;
             weft::detail::set_pending_poll(this);
             return true;
@@ -275,7 +278,7 @@ public:
         /// Called by the worker before resuming the task: true once the value or the drop came.
         bool poll_ready() noexcept override { return await_ready(); }
         /// Takes the value.
-        /// @throws RecvError if the sender was dropped unsent.
+        /// @throws RecvError if the sender was dropped unsent, or the receiver closed first.
         /// @throws std::logic_error if the value was already taken.
         T await_resume() { return rx_.take(); }
 
@@ -286,26 +289,28 @@ public:
     ///
     /// Cancellation-safe: the value is taken only when the await completes; an abandoned await
     /// leaves it for the next one. Await inside a task run by a weft runtime.
-    /// @throws RecvError if the sender was dropped unsent (from the co_await).
+    /// @throws RecvError if the sender was dropped unsent, or close() came before a value (at once:
+    ///         nothing can arrive after a close).
     /// @throws std::logic_error if the value was already taken, or on a moved-from receiver.
     Awaiter operator co_await() & { return Awaiter(*this); }
     /// As above, on a receiver that is a temporary (it lives until the end of the full expression).
     Awaiter operator co_await() && { return Awaiter(*this); }
 
     /// The value if it was sent (taking it); otherwise empty (the sender may still send) or
-    /// disconnected (it was dropped unsent). Never waits; from any thread.
+    /// disconnected (dropped unsent, closed before a value, or the value already taken: nothing
+    /// more will come, as Tokio's TryRecvError::Closed). Never waits; from any thread.
     /// Throws whatever T's move constructor throws.
-    /// @throws std::logic_error if the value was already taken, or on a moved-from receiver.
+    /// @throws std::logic_error on a moved-from receiver.
     TryRecvResult<T> try_recv() {
         const std::uint32_t s = state()->load();
-        if (s & State::kValueSent) return TryRecvResult<T>(take());
-        if (s & State::kTxDropped) return TryRecvResult<T>(TryRecvError::disconnected);
+        if ((s & State::kValueSent) && state_->value().has_value()) return TryRecvResult<T>(take());
+        if (s & kFinal) return TryRecvResult<T>(TryRecvError::disconnected);
         return TryRecvResult<T>(TryRecvError::empty);
     }
 
     /// Blocks this thread until the value is sent, and takes it. For threads that are not runtime
     /// workers.
-    /// @throws RecvError if the sender was dropped unsent.
+    /// @throws RecvError if the sender was dropped unsent, or close() came before a value.
     /// @throws std::logic_error on a runtime worker thread, if the value was already taken, or on
     ///         a moved-from receiver.
     T blocking_recv() {
@@ -313,18 +318,23 @@ public:
         Awaiter awaiter(*this);
         if (!awaiter.await_ready()) {
             weft::detail::ScopedThreadNotifier notifier;
-            if (state()->set_waker(notifier->waker(), State::kRxWaker, State::kValueSent | State::kTxDropped))
+            if (state()->set_waker(notifier->waker(), State::kRxWaker, kFinal))
                 while (!awaiter.await_ready()) notifier->park();
         }
         return take();
     }
 
     /// Refuses the value from now on: a later send fails and hands it back. A value sent before
-    /// the close can still be taken (try_recv, or `co_await`). From any thread.
+    /// the close can still be taken (try_recv, or `co_await`); with none, `co_await`,
+    /// blocking_recv() and try_recv() report the channel closed at once. From any thread.
     /// @throws std::logic_error on a moved-from receiver.
     void close() { state()->close_receiver(); }
 
 private:
+    // Once one of these is set nothing more can arrive: a receive completes now, with the value or
+    // RecvError (kValueSent is never set after kRxClosed: a send after a close fails).
+    static constexpr std::uint32_t kFinal = State::kValueSent | State::kTxDropped | State::kRxClosed;
+
     /// @cond
     template <class U>
     friend Channel<U> channel();

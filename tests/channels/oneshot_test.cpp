@@ -1,6 +1,7 @@
 // oneshot::channel: one value, once; both sides can go away first.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -99,6 +100,69 @@ TEST(OneshotChannel, CloseRefusesLaterSendsButKeepsAnEarlierValue) {
     EXPECT_TRUE(tx2.send(2));
     rx2.close();
     EXPECT_EQ(*rx2.try_recv(), 2);
+}
+
+// Tokio: after close() with nothing sent, receives complete with the error at once.
+TEST_P(OneshotTest, AfterCloseWithNothingSentAReceiveFailsAtOnce) {
+    auto rt = make_runtime();
+    const bool failed = rt->block_on([]() -> Task<bool> {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        rx.close();
+        try {
+            (void)co_await rx;
+        } catch (const RecvError&) {
+            co_return tx.is_closed();
+        }
+        co_return false;
+    }());
+    EXPECT_TRUE(failed);
+}
+
+TEST_P(OneshotTest, CloseFromAnotherTaskWakesAPendingReceiveWithTheError) {
+    auto rt = make_runtime();
+    const int outcome = rt->block_on([]() -> Task<int> {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        auto receiver = std::make_shared<Receiver<int>>(std::move(rx));
+        JoinHandle<int> waiting = weft::spawn([](std::shared_ptr<Receiver<int>> rx) -> Task<int> {
+            try {
+                co_return co_await *rx;
+            } catch (const RecvError&) {
+                co_return -1;
+            }
+        }(receiver));
+        for (int i = 0; i < 10; ++i) co_await weft::yield_now();  // let it wait (it would for ever)
+        receiver->close();
+        const int got = co_await waiting;
+        auto refused = tx.send(5);
+        co_return refused.is_closed() ? got : 99;
+    }());
+    EXPECT_EQ(outcome, -1);
+}
+
+TEST(OneshotChannel, BlockingRecvAfterCloseFailsAtOnceAndCloseWakesABlockedOne) {
+    {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        rx.close();
+        EXPECT_THROW((void)rx.blocking_recv(), RecvError);
+    }
+    auto [tx, rx] = weft::oneshot::channel<int>();
+    std::thread closer([&rx] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // not a timing assertion: order only
+        rx.close();
+    });
+    EXPECT_THROW((void)rx.blocking_recv(), RecvError);
+    closer.join();
+}
+
+TEST(OneshotChannel, TryRecvReportsClosedAfterCloseAndAfterTheValueWasTaken) {
+    auto [tx, rx] = weft::oneshot::channel<int>();
+    rx.close();
+    EXPECT_TRUE(rx.try_recv().is_disconnected());
+    auto [tx2, rx2] = weft::oneshot::channel<int>();
+    EXPECT_TRUE(tx2.send(7));
+    EXPECT_EQ(*rx2.try_recv(), 7);
+    auto again = rx2.try_recv();  // no exception: closed, as Tokio
+    EXPECT_TRUE(again.is_disconnected());
 }
 
 TEST(OneshotChannel, AnUnreadValueIsDestroyedWithTheChannel) {
