@@ -445,8 +445,8 @@ public:
     /// @throws std::logic_error on a moved-from receiver.
     void close();
 
-    /// True once close() was called. It does not report that every sender is gone: recv yielding
-    /// empty does.
+    /// True once close() was called or every sender (and permit) is gone, as Tokio's. Messages
+    /// may still be buffered: recv yields them first.
     /// @throws std::logic_error on a moved-from receiver.
     bool is_closed() const;
     /// Messages buffered now (approximate while senders are active).

@@ -183,6 +183,8 @@ public:
     std::size_t capacity() const noexcept { return ring_.capacity(); }
     std::size_t len() const noexcept { return ring_.len(); }
     bool is_rx_closed() const noexcept { return ring_.is_rx_closed(); }
+    // Closed either way: the receiver closed, or every sender (and permit) is gone.
+    bool is_closed() const noexcept { return ring_.is_rx_closed() || ring_.is_tx_closed(); }
     OnceWaiters& closed_waiters() noexcept { return closed_waiters_; }
 
 private:

@@ -71,7 +71,8 @@ public:
     // already buffered can still be received; recv then yields empty.
     void close() { channel()->close_receiver(); }
 
-    bool is_closed() const { return channel()->is_rx_closed(); }
+    // True once close() was called or every sender is gone, as Tokio's Receiver::is_closed.
+    bool is_closed() const { return channel()->is_closed(); }
     // Messages buffered now (approximate while senders are active).
     std::size_t len() const { return channel()->len(); }
     bool is_empty() const { return len() == 0; }

@@ -88,6 +88,8 @@ public:
 
     void close_receiver() noexcept { flags_.fetch_or(kRxClosed, std::memory_order_acq_rel); }
     bool is_rx_closed() const noexcept { return flags_.load(std::memory_order_acquire) & kRxClosed; }
+    // Closed either way: the receiver closed, or every sender is gone.
+    bool is_closed() const noexcept { return flags_.load(std::memory_order_acquire) & (kRxClosed | kTxClosed); }
     std::size_t len() const noexcept { return queue_.size_approx(); }
 
     void drop_ref() noexcept {

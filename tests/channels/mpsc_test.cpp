@@ -69,6 +69,31 @@ TEST(MpscChannel, TryRecvTellsEmptyFromDisconnected) {
     EXPECT_TRUE(rx.try_recv().is_disconnected());
 }
 
+// Tokio: Receiver::is_closed is true after close() or once every sender (and permit) is gone.
+TEST(MpscChannel, ReceiverIsClosedAfterCloseOrWhenEverySenderAndPermitIsGone) {
+    {
+        auto [tx, rx] = weft::mpsc::channel<int>(4);
+        EXPECT_FALSE(rx.is_closed());
+        rx.close();
+        EXPECT_TRUE(rx.is_closed());
+    }
+    auto [tx, rx] = weft::mpsc::channel<int>(4);
+    auto second = tx;
+    ASSERT_TRUE(tx.try_send(1));
+    { auto gone = std::move(tx); }
+    EXPECT_FALSE(rx.is_closed());  // `second` can still send
+    auto permit = second.try_reserve();
+    ASSERT_TRUE(permit.has_value());
+    { auto gone = std::move(second); }
+    EXPECT_FALSE(rx.is_closed());  // the permit can still send
+    permit->send(2);
+    permit.reset();
+    EXPECT_TRUE(rx.is_closed());
+    EXPECT_EQ(*rx.try_recv(), 1);  // closed, yet what is buffered is still received
+    EXPECT_EQ(*rx.try_recv(), 2);
+    EXPECT_TRUE(rx.try_recv().is_disconnected());
+}
+
 TEST(MpscChannel, DroppedReceiverFailsSendsAndDestroysBufferedValues) {
     const long before = Tracked::live.load();
     auto [tx, rx] = weft::mpsc::channel<std::shared_ptr<Tracked>>(4);

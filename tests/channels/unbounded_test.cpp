@@ -32,6 +32,22 @@ TEST(UnboundedChannel, SendNeverWaitsAndValuesArriveInOrder) {
     EXPECT_TRUE(rx.try_recv().is_disconnected());
 }
 
+TEST(UnboundedChannel, ReceiverIsClosedAfterCloseOrWhenEverySenderIsGone) {
+    {
+        auto [tx, rx] = weft::mpsc::unbounded_channel<int>();
+        EXPECT_FALSE(rx.is_closed());
+        rx.close();
+        EXPECT_TRUE(rx.is_closed());
+    }
+    auto [tx, rx] = weft::mpsc::unbounded_channel<int>();
+    ASSERT_TRUE(tx.send(1));
+    EXPECT_FALSE(rx.is_closed());
+    { auto last = std::move(tx); }
+    EXPECT_TRUE(rx.is_closed());
+    EXPECT_EQ(*rx.try_recv(), 1);
+    EXPECT_TRUE(rx.try_recv().is_disconnected());
+}
+
 TEST(UnboundedChannel, ClosedReceiverFailsSendsWithTheValueBack) {
     auto [tx, rx] = weft::mpsc::unbounded_channel<std::string>();
     EXPECT_TRUE(tx.send("kept"));
