@@ -53,6 +53,38 @@ class Receiver;
 template <class T>
 class Permit;
 
+/// The outcome of Sender::try_reserve(): a Permit, or why there is none (full or closed), as
+/// Tokio's `Result<Permit, TrySendError<()>>`. Reads like a `std::optional<Permit<T>>`.
+template <class T>
+class [[nodiscard]] TryReserveResult {
+public:
+    /// A reserved slot.
+    explicit TryReserveResult(Permit<T> permit) : permit_(std::move(permit)) {}
+    /// No permit, because of `error`.
+    explicit TryReserveResult(TrySendError error) noexcept : error_(error) {}
+
+    /// True if a permit was reserved (and not reset since).
+    bool has_value() const noexcept { return permit_.has_value(); }
+    /// Same as has_value().
+    explicit operator bool() const noexcept { return has_value(); }
+    /// The permit; undefined without one.
+    Permit<T>& operator*() noexcept { return *permit_; }
+    /// The permit's members; undefined without one.
+    Permit<T>* operator->() noexcept { return &*permit_; }
+    /// No permit because the channel was full (or others wait for room).
+    bool is_full() const noexcept { return !permit_ && error_ == TrySendError::full; }
+    /// No permit because the receiver is gone or closed the channel.
+    bool is_closed() const noexcept { return !permit_ && error_ == TrySendError::closed; }
+    /// Why there is no permit; only meaningful when !has_value().
+    TrySendError error() const noexcept { return error_; }
+    /// Drops the permit, if any: its capacity goes back to the channel.
+    void reset() noexcept { permit_.reset(); }
+
+private:
+    std::optional<Permit<T>> permit_;
+    TrySendError error_ = TrySendError::full;
+};
+
 /// The two ends channel() returns; bind them with `auto [tx, rx] = channel<T>(n);`.
 template <class T>
 struct Channel {
@@ -189,13 +221,17 @@ public:
         return {TrySendError::full, std::move(value)};
     }
 
-    /// Like try_send, but reserves the slot: a permit, or empty if the channel is full (or others
-    /// wait for room) or closed. From any thread.
+    /// Like try_send, but reserves the slot: a permit, or no permit and why: full (no room, or
+    /// others wait for room) or closed. From any thread.
     /// @throws std::logic_error on a moved-from sender.
-    std::optional<Permit<T>> try_reserve() {
+    TryReserveResult<T> try_reserve() {
         std::uint64_t pos = 0;
-        if (channel()->try_acquire(pos) != detail::AcquireStatus::kClaimed) return std::nullopt;
-        return Permit<T>(channel(), pos);
+        switch (channel()->try_acquire(pos)) {
+            case detail::AcquireStatus::kClaimed: return TryReserveResult<T>(Permit<T>(channel(), pos));
+            case detail::AcquireStatus::kClosed: return TryReserveResult<T>(TrySendError::closed);
+            case detail::AcquireStatus::kWait: break;
+        }
+        return TryReserveResult<T>(TrySendError::full);
     }
 
     /// Blocks this thread until there is room (in line with waiting senders), then sends: ok, or

@@ -127,7 +127,10 @@ TEST(MpscChannel, PermitReservesASlotAndADroppedPermitGivesItBack) {
     auto p1 = tx.try_reserve();
     auto p2 = tx.try_reserve();
     ASSERT_TRUE(p1 && p2);
-    EXPECT_FALSE(tx.try_reserve());
+    auto third = tx.try_reserve();
+    EXPECT_FALSE(third);
+    EXPECT_TRUE(third.is_full());
+    EXPECT_FALSE(third.is_closed());
     EXPECT_TRUE(tx.try_send(9).is_full());
     p1->send(1);
     p2.reset();  // unused: the slot comes back
@@ -137,6 +140,18 @@ TEST(MpscChannel, PermitReservesASlotAndADroppedPermitGivesItBack) {
     EXPECT_TRUE(tx.try_send(3));
     EXPECT_EQ(*rx.try_recv(), 2);
     EXPECT_EQ(*rx.try_recv(), 3);
+}
+
+TEST(MpscChannel, TryReserveSaysClosedOnceTheReceiverClosedOrWent) {
+    auto [tx, rx] = weft::mpsc::channel<int>(2);
+    rx.close();
+    auto refused = tx.try_reserve();
+    EXPECT_FALSE(refused);
+    EXPECT_TRUE(refused.is_closed());
+    EXPECT_EQ(refused.error(), weft::TrySendError::closed);
+    auto [tx2, rx2] = weft::mpsc::channel<int>(2);
+    { auto gone = std::move(rx2); }
+    EXPECT_TRUE(tx2.try_reserve().is_closed());
 }
 
 TEST(MpscChannel, ABlockingThreadAndAnotherThreadTalk) {
