@@ -173,7 +173,7 @@ public:
     /// destroys them).
     ~Receiver() { release(); }
 
-    class RecvAwaiter;
+    class WEFT_MUST_AWAIT RecvAwaiter;
 
     /// `co_await rx.recv()`: the next value; or RecvError::lagged with lagged_by() == how many
     /// values were dropped before this receiver read them (the next recv continues from the oldest
@@ -249,7 +249,7 @@ private:
 /// and try to read now, else queue the task's waker; it is a leaf awaitable, so select() and
 /// timeout() accept it. Destroying it before it completes leaves the wait and takes nothing.
 template <class T>
-class Receiver<T>::RecvAwaiter final : public weft::detail::BudgetedWait<RecvAwaiter> {
+class WEFT_MUST_AWAIT Receiver<T>::RecvAwaiter final : public weft::detail::BudgetedWait<RecvAwaiter> {
 public:
     /// Made by Receiver::recv().
     /// @throws std::logic_error on a moved-from receiver.

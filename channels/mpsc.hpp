@@ -179,8 +179,8 @@ public:
 
     // ---- send -----------------------------------------------------------------------------
 
-    class SendAwaiter;
-    class ReserveAwaiter;
+    class WEFT_MUST_AWAIT SendAwaiter;
+    class WEFT_MUST_AWAIT ReserveAwaiter;
 
     /// `co_await tx.send(v)`: waits for room (in line with other waiting senders), then sends.
     /// Yields a SendResult<T>: ok, or closed (the receiver is gone or closed) with the value handed
@@ -258,7 +258,7 @@ public:
         return {};
     }
 
-    class ClosedAwaiter;
+    class WEFT_MUST_AWAIT ClosedAwaiter;
     /// `co_await tx.closed()`: completes once the receiver is gone or closed the channel (at once
     /// if it already is). Yields nothing. Cancellation-safe (it takes nothing). Await inside a task
     /// run by a weft runtime.
@@ -345,7 +345,7 @@ private:
 /// awaitable: select() and timeout() accept it. Its await_ready and await_suspend are inherited
 /// (spend budget and try for a slot, else wait in line).
 template <class T>
-class Sender<T>::SendAwaiter final : public AcquireAwaiterBase<SendAwaiter> {
+class WEFT_MUST_AWAIT Sender<T>::SendAwaiter final : public AcquireAwaiterBase<SendAwaiter> {
 public:
     /// Made by Sender::send(). Throws what T's move constructor throws.
     SendAwaiter(detail::BoundedChannel<T>* ch, T value) : AcquireAwaiterBase<SendAwaiter>(ch), value_(std::move(value)) {}
@@ -366,7 +366,7 @@ private:
 /// accept it. Its await_ready and await_suspend are inherited (spend budget and try for a slot,
 /// else wait in line). Destroyed holding a slot it was not asked for, it gives the slot back.
 template <class T>
-class Sender<T>::ReserveAwaiter final : public AcquireAwaiterBase<ReserveAwaiter> {
+class WEFT_MUST_AWAIT Sender<T>::ReserveAwaiter final : public AcquireAwaiterBase<ReserveAwaiter> {
 public:
     /// Made by Sender::reserve().
     explicit ReserveAwaiter(detail::BoundedChannel<T>* ch) : AcquireAwaiterBase<ReserveAwaiter>(ch) {}
@@ -384,7 +384,7 @@ private:
 /// The awaitable Sender::closed() returns. Not movable. A leaf awaitable: select() and timeout()
 /// accept it.
 template <class T>
-class Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
+class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
 public:
     /// Made by Sender::closed().
     explicit ClosedAwaiter(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) {}

@@ -80,7 +80,7 @@ public:
     /// The awaitable lock() returns. Not movable. It wraps a Semaphore::AcquireAwaiter but is not
     /// itself a leaf awaitable: select() and timeout() do not accept it (bound a task that locks
     /// with timeout() instead).
-    class LockAwaiter {
+    class WEFT_MUST_AWAIT LockAwaiter {
     public:
         /// Made by Mutex::lock().
         explicit LockAwaiter(Mutex* m) : acquire_(m->sem_.acquire(1)), mutex_(m) {}

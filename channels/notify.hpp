@@ -67,7 +67,7 @@ public:
     /// undefined.
     ~Notify() = default;
 
-    class Notified;
+    class WEFT_MUST_AWAIT Notified;
 
     /// `co_await notify.notified()`: completes when a stored permit is consumed, when notify_one()
     /// picks this waiter, or when notify_waiters() is called after this awaitable was created.
@@ -229,7 +229,7 @@ private:
 /// and try to complete now (a stored permit, or a notify_waiters() since creation), else queue the
 /// task's waker; it is a leaf awaitable, so select() and timeout() accept it. Destroying it before
 /// it completes leaves the list and passes on a notify_one that had picked it.
-class Notify::Notified final : public detail::BudgetedWait<Notified> {
+class WEFT_MUST_AWAIT Notify::Notified final : public detail::BudgetedWait<Notified> {
 public:
     /// Made by Notify::notified(); from here on it sees notify_waiters() calls.
     // seq_cst: pairs with notify_waiters' bump (a call after this creation is seen as one).

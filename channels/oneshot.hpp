@@ -189,7 +189,7 @@ public:
     bool is_closed() const noexcept { return state_ && (state_->load() & State::kRxClosed); }
 
     /// The awaitable closed() returns. A leaf awaitable: select() and timeout() accept it.
-    class ClosedAwaiter final : public weft::detail::Pollable {
+    class WEFT_MUST_AWAIT ClosedAwaiter final : public weft::detail::Pollable {
     public:
         /// Made by Sender::closed().
         /// @throws std::logic_error on a used sender.
@@ -260,7 +260,7 @@ public:
 
     /// The awaitable `co_await rx` uses. A leaf awaitable: select() and timeout() accept the
     /// Receiver itself.
-    class Awaiter final : public weft::detail::Pollable {
+    class WEFT_MUST_AWAIT Awaiter final : public weft::detail::Pollable {
     public:
         /// Refers to `rx`, which must outlive the await.
         explicit Awaiter(Receiver& rx) : rx_(rx) {}

@@ -158,7 +158,7 @@ public:
     /// undefined (they point at it).
     ~Semaphore() = default;
 
-    class AcquireAwaiter;
+    class WEFT_MUST_AWAIT AcquireAwaiter;
 
     /// `co_await sem.acquire(n)`: waits until `n` permits can be taken, in FIFO order with other
     /// waiters, then yields an AcquireResult holding a permit for `n`; or AcquireError::closed if
@@ -333,7 +333,7 @@ private:
 /// and try to take the permits now, else join the line; it is a leaf awaitable, so select() and
 /// timeout() accept it. Destroyed before handing out its permits, it leaves the line and passes
 /// on what it had been given.
-class Semaphore::AcquireAwaiter final : public detail::BudgetedWait<AcquireAwaiter> {
+class WEFT_MUST_AWAIT Semaphore::AcquireAwaiter final : public detail::BudgetedWait<AcquireAwaiter> {
 public:
     /// Made by Semaphore::acquire().
     AcquireAwaiter(Semaphore* sem, std::uint64_t n) noexcept : sem_(sem), n_(n) {}

@@ -319,7 +319,7 @@ public:
     /// @throws std::logic_error on a moved-from sender.
     bool is_closed() const { return receiver_count() == 0; }
 
-    class ClosedAwaiter;
+    class WEFT_MUST_AWAIT ClosedAwaiter;
     /// `co_await tx.closed()`: completes once every receiver is gone (at once if none is left).
     /// Suspends until then. Cancellation-safe (it takes nothing). Await inside a task run by a
     /// weft runtime; the sender must outlive the await.
@@ -372,7 +372,7 @@ public:
         if (shared_) shared_->drop_receiver();
     }
 
-    class ChangedAwaiter;
+    class WEFT_MUST_AWAIT ChangedAwaiter;
 
     /// `co_await rx.changed()`: completes when the current version is newer than the one this
     /// receiver last saw, and marks it seen (several updates since count as one change). Yields a
@@ -441,7 +441,7 @@ private:
 /// and check for a newer version, else queue the task's waker; it is a leaf awaitable, so select()
 /// and timeout() accept it. Destroying it before it completes leaves the wait and marks nothing.
 template <class T>
-class Receiver<T>::ChangedAwaiter final : public weft::detail::BudgetedWait<ChangedAwaiter> {
+class WEFT_MUST_AWAIT Receiver<T>::ChangedAwaiter final : public weft::detail::BudgetedWait<ChangedAwaiter> {
 public:
     /// Made by Receiver::changed().
     /// @throws std::logic_error on a moved-from receiver.
@@ -494,7 +494,7 @@ typename Receiver<T>::ChangedAwaiter Receiver<T>::changed() {
 /// The awaitable Sender::closed() returns. Not copyable or movable. A leaf awaitable: select() and
 /// timeout() accept it.
 template <class T>
-class Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
+class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
 public:
     /// Made by Sender::closed().
     explicit ClosedAwaiter(detail::Shared<T>* shared) noexcept : shared_(shared) {}

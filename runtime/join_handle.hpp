@@ -74,7 +74,7 @@ public:
 
     /// What `co_await handle` returns. Await only inside a task run by a weft runtime; also a
     /// leaf for select() and timeout(). Cancellation-safe (see JoinHandle).
-    class Awaiter final : public detail::Pollable {
+    class WEFT_MUST_AWAIT Awaiter final : public detail::Pollable {
     public:
         /// Refers to `handle`, which must outlive the await.
         explicit Awaiter(JoinHandle& handle) noexcept : handle_(handle) {}

@@ -40,7 +40,7 @@ struct SelectBranch<O> {
 };
 
 template <class... Held>
-class [[nodiscard]] Select final : public Pollable {
+class WEFT_MUST_AWAIT Select final : public Pollable {
 public:
     using Result = std::variant<select_result_t<std::remove_reference_t<Held>>...>;
 

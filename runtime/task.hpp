@@ -85,7 +85,7 @@ public:
 /// timeout firing) destroys the child's frames where they wait; what is lost is whatever the
 /// child's own pending operation loses.
 template <class T>
-class [[nodiscard]] Task {
+class WEFT_MUST_AWAIT Task {
 public:
     using promise_type = detail::TaskPromise<T>;  ///< The coroutine promise (internal).
     using value_type = T;                         ///< What awaiting the task yields.
@@ -116,7 +116,7 @@ public:
 
     /// What `co_await task` returns: runs the task inline in the awaiting task and yields its
     /// result. Await only inside a task run by a weft runtime.
-    class Awaiter {
+    class WEFT_MUST_AWAIT Awaiter {
     public:
         /// Refers to (does not own) the frame `h`.
         explicit Awaiter(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}

@@ -38,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 /// anywhere). Cancellation-safe: destroying a pending Sleep takes it off the wheel and loses
 /// nothing. Not movable: build it in the co_await expression or as a local. Owned by one task:
 /// not for concurrent use.
-class [[nodiscard]] Sleep final : public detail::Pollable {
+class WEFT_MUST_AWAIT Sleep final : public detail::Pollable {
 public:
     /// A timer for `deadline`; nothing is registered until it is awaited.
     explicit Sleep(Clock::time_point deadline) noexcept : deadline_(deadline) {}
@@ -125,7 +125,7 @@ public:
         if (period <= Clock::duration::zero()) throw std::invalid_argument("weft: interval period must be positive");
     }
 
-    class TickAwaiter;
+    class WEFT_MUST_AWAIT TickAwaiter;
     /// `co_await iv.tick()`: waits for the next tick and yields its scheduled time. The first
     /// tick is at the start time (at once for `interval(period)`). Cancellation-safe: a tick
     /// abandoned before it completes is not consumed; the next tick() waits for it again.
@@ -167,7 +167,7 @@ private:
 
 /// What Interval::tick() returns: a Sleep until the next tick that, once it completes, advances
 /// the Interval. The Interval must outlive it. A leaf for select() and timeout().
-class [[nodiscard]] Interval::TickAwaiter final : public detail::Pollable {
+class WEFT_MUST_AWAIT Interval::TickAwaiter final : public detail::Pollable {
 public:
     /// Waits for `iv`'s next tick.
     explicit TickAwaiter(Interval& iv) noexcept : interval_(iv), sleep_(iv.next_) {}

@@ -103,7 +103,7 @@ TimeoutResult<R> completed_with(F&& resume) {
 // `Held` is `Leaf&` for an awaiter the caller built (it lives in the co_await expression), or
 // `Leaf` for one obtained from an awaitable's operator co_await (a JoinHandle's).
 template <class Leaf, class Held = Leaf&>
-class [[nodiscard]] LeafTimeout final : public Pollable {
+class WEFT_MUST_AWAIT LeafTimeout final : public Pollable {
 public:
     using Result = await_result_t<Leaf>;
 
@@ -142,7 +142,7 @@ private:
 
 // timeout over a Task<T>: runs the child inline inside a CancelScope that the timer triggers.
 template <class T>
-class [[nodiscard]] TaskTimeout final : public CancelScope {
+class WEFT_MUST_AWAIT TaskTimeout final : public CancelScope {
 public:
     TaskTimeout(Task<T> child, Clock::time_point deadline) noexcept : child_(std::move(child)), timer_(deadline) {}
     TaskTimeout(const TaskTimeout&) = delete;

@@ -6,6 +6,7 @@
 #include <coroutine>
 
 #include "detail/coop.hpp"
+#include "detail/must_await.hpp"
 
 namespace weft {
 
@@ -14,7 +15,9 @@ namespace weft {
 ///
 /// Await only inside a task run by a weft runtime. Never throws. Cancellation-safe: it holds
 /// nothing, so an abort while yielded loses nothing.
-struct yield_now {
+struct WEFT_MUST_AWAIT yield_now {
+    /// A yield, to co_await.
+    WEFT_MUST_AWAIT yield_now() noexcept {}  // user-provided: g++ warns on a discarded yield_now() only then
     /// Always false: yielding always suspends.
     bool await_ready() const noexcept { return false; }
     /// Asks the worker to requeue this task once it suspends.

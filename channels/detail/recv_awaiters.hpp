@@ -21,7 +21,7 @@ namespace weft::detail {
 // Receives into `out_`; a spent budget makes it yield before trying (so the value stays in the
 // channel if the task is cancelled during the yield).
 template <class Chan, class T>
-class RecvAwaiter final : public Pollable {
+class WEFT_MUST_AWAIT RecvAwaiter final : public Pollable {
 public:
     explicit RecvAwaiter(Chan* ch) noexcept : ch_(ch) {}
     bool await_ready() {
@@ -56,7 +56,7 @@ private:
 };
 
 template <class Chan, class T>
-class RecvManyAwaiter final : public Pollable {
+class WEFT_MUST_AWAIT RecvManyAwaiter final : public Pollable {
 public:
     template <class Container>
     RecvManyAwaiter(Chan* ch, Container& buffer, std::size_t limit)

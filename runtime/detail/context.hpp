@@ -4,6 +4,8 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "must_await.hpp"
+
 namespace weft::detail {
 
 class TaskHeader;

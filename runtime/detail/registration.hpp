@@ -76,7 +76,7 @@ private:
 // arrived meanwhile (see ScheduledIo), so an edge that lands between the call and the wait is not
 // lost.
 template <class Op>
-class IoAwaiter final : public Pollable {
+class WEFT_MUST_AWAIT IoAwaiter final : public Pollable {
 public:
     IoAwaiter(const Registration& reg, Interest interest, const char* what, Op op)
         : reg_(reg), interest_(interest), what_(what), op_(std::move(op)) {}

@@ -69,7 +69,7 @@ struct BlockingCallState {
 
 // Awaits a function run on the blocking pool.
 template <class F, class R>
-class BlockingCall final : public Pollable {
+class WEFT_MUST_AWAIT BlockingCall final : public Pollable {
 public:
     BlockingCall(Scheduler& scheduler, F fn) : scheduler_(scheduler), fn_(std::move(fn)) {}
     bool await_ready() const noexcept { return false; }
