@@ -4,6 +4,7 @@
 
 #include <weft/runtime/detail/language_check.hpp>
 
+#include <weft/channels/barrier.hpp>
 #include <weft/channels/broadcast.hpp>
 #include <weft/channels/broadcast_errors.hpp>
 #include <weft/channels/errors.hpp>
