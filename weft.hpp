@@ -11,6 +11,7 @@
 #include <weft/channels/mpsc.hpp>
 #include <weft/channels/mutex.hpp>
 #include <weft/channels/notify.hpp>
+#include <weft/channels/once_cell.hpp>
 #include <weft/channels/oneshot.hpp>
 #include <weft/channels/rwlock.hpp>
 #include <weft/channels/semaphore.hpp>
