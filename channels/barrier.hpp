@@ -88,7 +88,8 @@ public:
     /// cooperative budget is spent, which happens before it arrives). Never fails.
     ///
     /// Not cancellation-safe in one precise way: an arrival counts even if the wait is then
-    /// abandoned (see the class notes). Await inside a task run by a weft runtime.
+    /// abandoned (see the class notes). Await inside a task run by a weft runtime: awaiting it
+    /// elsewhere throws std::logic_error when it has to wait (the arrival already counted).
     [[nodiscard("a Barrier wait does nothing unless it is co_awaited")]] WaitAwaiter wait() noexcept;
 
     /// How many tasks complete a generation (1 for a barrier made with `n == 0`).

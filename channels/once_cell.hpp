@@ -155,7 +155,8 @@ public:
     ///
     /// Yields a std::reference_wrapper<const T> (it converts to `const T&`), valid until take() or
     /// the cell's destruction. Rethrows what `f` or its task throws; then the cell stays empty and
-    /// the next waiter runs its own initialiser.
+    /// the next waiter runs its own initialiser. Throws std::logic_error if awaited outside a task
+    /// run by a weft runtime and it has to wait; std::bad_alloc if its frame cannot be allocated.
     ///
     /// Cancellation-safe (see the class). A Task, not a leaf awaitable: bound it with
     /// timeout(d, cell.get_or_init(f)); to select() over it, spawn it. Await inside a task run by

@@ -577,7 +577,8 @@ public:
     /// budget is spent). Never fails.
     ///
     /// Cancellation-safe: abandoned (task aborted, timeout or select lost), it leaves the line and
-    /// passes on what it had been given. Await inside a task run by a weft runtime.
+    /// passes on what it had been given. Await inside a task run by a weft runtime: awaiting it
+    /// elsewhere throws std::logic_error when it has to wait.
     [[nodiscard("a RwLock read does nothing unless it is co_awaited")]] ReadAwaiter read() {
         return ReadAwaiter(this, 1);
     }
@@ -587,7 +588,8 @@ public:
     /// when the lock is held or others wait (or to yield, when the budget is spent). Never fails.
     ///
     /// Cancellation-safe: abandoned, it leaves the line and passes on the permits set aside for it
-    /// (readers queued behind it get in). Await inside a task run by a weft runtime.
+    /// (readers queued behind it get in). Await inside a task run by a weft runtime: awaiting it
+    /// elsewhere throws std::logic_error when it has to wait.
     [[nodiscard("a RwLock write does nothing unless it is co_awaited")]] WriteAwaiter write() {
         return WriteAwaiter(this, max_readers_);
     }
