@@ -49,7 +49,8 @@ TEST_P(BarrierTest, ABarrierOfZeroOrOneReleasesEveryWaitAtOnceAsLeader) {
     }());
 }
 
-TEST_P(BarrierTest, WaitersSuspendUntilTheNthArrivesWhichIsTheLeader) {
+// On any number of workers: nobody leaves before the n-th arrives, and exactly one is the leader.
+TEST_P(BarrierTest, WaitersSuspendUntilTheNthArrivesAndOneOfThemLeads) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
         Barrier barrier(4);
@@ -60,9 +61,33 @@ TEST_P(BarrierTest, WaitersSuspendUntilTheNthArrivesWhichIsTheLeader) {
                 co_return r.is_leader();
             }(barrier)));
         co_await settle();
-        for (auto& w : waiters) EXPECT_FALSE(w.is_finished());
-        BarrierWaitResult last = co_await barrier.wait();  // the 4th: completes at once
+        for (auto& w : waiters) EXPECT_FALSE(w.is_finished());  // at most 3 of 4 have arrived
+        BarrierWaitResult mine = co_await barrier.wait();
+        int leaders = mine.is_leader() ? 1 : 0;
+        for (auto& w : waiters) {
+            const bool leader = co_await w;
+            if (leader) ++leaders;
+        }
+        EXPECT_EQ(leaders, 1);
+    }());
+}
+
+// One thread runs every task, so the three waiters have arrived before us: we are the n-th, the
+// leader, and do not suspend.
+TEST_P(BarrierOrder, TheNthArrivalIsTheLeaderAndDoesNotSuspend) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        Barrier barrier(4);
+        std::vector<JoinHandle<bool>> waiters;
+        for (int i = 0; i < 3; ++i)
+            waiters.push_back(weft::spawn([](Barrier& barrier) -> Task<bool> {
+                BarrierWaitResult r = co_await barrier.wait();
+                co_return r.is_leader();
+            }(barrier)));
+        co_await settle();
+        BarrierWaitResult last = co_await barrier.wait();
         EXPECT_TRUE(last.is_leader());
+        for (auto& w : waiters) EXPECT_FALSE(w.is_finished());  // woken, not yet run: we did not suspend
         for (auto& w : waiters) EXPECT_FALSE(co_await w);
     }());
 }
