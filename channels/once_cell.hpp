@@ -9,9 +9,10 @@
 // goes to the next waiter in line, which runs its own initialiser. The semaphore's cancellation
 // (a waiter that leaves passes on a permit it had been handed) keeps the line moving.
 //
-// Lock-free: get(), initialized(), and get_or_init() once the value is there (one acquire load);
-// set() on an empty cell (one CAS, then the close). Waiting for an initialiser takes the
-// semaphore's short SpinLock.
+// Lock-free: get(), initialized(), and get_or_init() once the value is there (one acquire load;
+// get_or_init still allocates its Task's frame). Not lock-free: storing the value (set() or a
+// successful initialiser) closes the semaphore, which takes its short SpinLock once; waiting for an
+// initialiser takes it too.
 //
 // Invariant: the value is written only by the holder of the permit, and the semaphore is closed
 // (while the permit is still held) only after the value is written. So an acquire that succeeds
