@@ -4,13 +4,16 @@
 
 #include <weft/runtime/detail/language_check.hpp>
 
+#include <weft/channels/barrier.hpp>
 #include <weft/channels/broadcast.hpp>
 #include <weft/channels/broadcast_errors.hpp>
 #include <weft/channels/errors.hpp>
 #include <weft/channels/mpsc.hpp>
 #include <weft/channels/mutex.hpp>
 #include <weft/channels/notify.hpp>
+#include <weft/channels/once_cell.hpp>
 #include <weft/channels/oneshot.hpp>
+#include <weft/channels/rwlock.hpp>
 #include <weft/channels/semaphore.hpp>
 #include <weft/channels/unbounded.hpp>
 #include <weft/channels/watch.hpp>
