@@ -129,6 +129,7 @@ run_checks() {
   echo "=== checks: layering, install and consumers, API reference"
   count_check layering python3 tests/layering/check_layers.py
   count_check layering-self-test python3 tests/layering/check_layers.py --self-test
+  count_check layering-compile python3 tests/layering/check_layers.py --compile
   local counts
   bash tests/install/check.sh build/install >build/check-install.log 2>&1
   grep -E '^(PASS|FAIL|  )' build/check-install.log

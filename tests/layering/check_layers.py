@@ -6,10 +6,14 @@ runtime; runtime only itself. Also: the umbrella weft.hpp includes every public 
 
     check_layers.py [root]      prints each violation; exit status 1 if any
     check_layers.py --self-test plants violations in a copy and checks each is reported
+    check_layers.py --compile   checks that each layer's include path (include/layers/NAME, what
+                                the build compiles that layer with) refuses the layers above it and
+                                accepts its own and those below: an upward include fails to build
 """
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -99,11 +103,35 @@ def self_test(root):
     return ok
 
 
+def compiles(root, layer, header):
+    source = f"#include <weft/{header}>\n"
+    cxx = os.environ.get("CXX", "g++").split()
+    result = subprocess.run(cxx + ["-std=c++20", "-fsyntax-only", "-x", "c++", "-",
+                                   "-I", os.path.join(root, "include", "layers", layer)],
+                            input=source, capture_output=True, text=True)
+    return result.returncode == 0
+
+
+def compile_test(root):
+    one_header = {"runtime": "runtime/runtime.hpp", "channels": "channels/mpsc.hpp", "redis": "redis/client.hpp"}
+    ok = True
+    for layer, allowed in LAYERS.items():
+        for other, header in one_header.items():
+            expected = other in allowed
+            if compiles(root, layer, header) != expected:
+                print(f"the {layer} layer's include path {'refuses' if expected else 'accepts'} <weft/{header}>")
+                ok = False
+    print("compile: each layer builds with its own and lower layers only" if ok else "compile test failed")
+    return ok
+
+
 def main():
     args = sys.argv[1:]
     here = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     if args and args[0] == "--self-test":
         return 0 if self_test(here) else 1
+    if args and args[0] == "--compile":
+        return 0 if compile_test(here) else 1
     root = args[0] if args else here
     found = violations(root)
     for v in found:
