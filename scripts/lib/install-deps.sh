@@ -10,7 +10,7 @@ weft_packages=(
 # so the main job on a fresh machine downloads less.
 weft_run_packages=(
   meson ninja-build g++ pkg-config libgtest-dev libbenchmark-dev libconcurrentqueue-dev libcli11-dev
-  libmimalloc-dev python3 python3-matplotlib
+  python3 python3-matplotlib
 )
 
 # install_deps [package...]: the given packages, or all of weft_packages.
