@@ -52,26 +52,37 @@ fi
 # Each consumer gets a copy of consumer.cpp and its build file in a directory of its own.
 consumer_dir() { mkdir -p "$work/$1" && cp tests/install/consumer.cpp "$work/$1/" && echo "$work/$1"; }
 
-# 2. pkg-config, no flags of the user's own: -std=c++20 and the rest come from weft.pc.
-dir=$(consumer_dir pkgconfig)
-if PKG_CONFIG_PATH=$prefix/lib/pkgconfig sh -c \
-     'g++ -O1 "$1/consumer.cpp" -o "$1/consumer" $(pkg-config --cflags --libs weft)' sh "$dir" >"$dir/log" 2>&1 \
-   && "$dir/consumer" libc >>"$dir/log" 2>&1; then
-  pass "pkg-config consumer: $(tail -1 "$dir/log")"
-else
-  fail "pkg-config consumer"; log_tail "$dir/log"
-fi
+# A consumer built with pkg-config (no flags of the user's own: -std=c++20 and the rest come from
+# the .pc file) or with CMake's find_package (CMAKE_PREFIX_PATH; C++20 comes with the target), then
+# run: it checks its values and whose malloc it got.
+#   pkgconfig_consumer NAME PACKAGE MALLOC      cmake_consumer NAME MALLOC [cmake -D args...]
+pkgconfig_consumer() {
+  local name=$1 package=$2 malloc=$3 dir
+  dir=$(consumer_dir "$name")
+  if PKG_CONFIG_PATH=$prefix/lib/pkgconfig sh -c \
+       'g++ -O1 "$1/consumer.cpp" -o "$1/consumer" $(pkg-config --cflags --libs "$2")' sh "$dir" "$package" >"$dir/log" 2>&1 \
+     && "$dir/consumer" "$malloc" >>"$dir/log" 2>&1; then
+    pass "pkg-config $package consumer: $(tail -1 "$dir/log")"
+  else
+    fail "pkg-config $package consumer"; log_tail "$dir/log"
+  fi
+}
+cmake_consumer() {
+  local name=$1 malloc=$2 dir; shift 2
+  dir=$(consumer_dir "$name")
+  cp tests/install/cmake/CMakeLists.txt "$dir/"
+  if cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER=g++ "$@" >"$dir/log" 2>&1 \
+     && cmake --build "$dir/build" >>"$dir/log" 2>&1 \
+     && "$dir/build/consumer" "$malloc" >>"$dir/log" 2>&1; then
+    pass "CMake consumer${*:+ ($*)}: $(tail -1 "$dir/log")"
+  else
+    fail "CMake consumer${*:+ ($*)}"; log_tail "$dir/log"
+  fi
+}
 
-# 3. CMake: find_package(weft CONFIG REQUIRED) with CMAKE_PREFIX_PATH; C++20 comes with weft::weft.
-dir=$(consumer_dir cmake)
-cp tests/install/cmake/CMakeLists.txt "$dir/"
-if cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER=g++ >"$dir/log" 2>&1 \
-   && cmake --build "$dir/build" >>"$dir/log" 2>&1 \
-   && "$dir/build/consumer" libc >>"$dir/log" 2>&1; then
-  pass "CMake consumer: $(tail -1 "$dir/log")"
-else
-  fail "CMake consumer"; log_tail "$dir/log"
-fi
+# 2, 3. The plain consumers: the program's malloc stays the C library's.
+pkgconfig_consumer pkgconfig weft libc
+cmake_consumer cmake libc
 
 # 4. meson subproject: the library only, no test or benchmark dependencies looked up.
 dir=$(consumer_dir meson)
@@ -91,26 +102,9 @@ else
   fail "meson subproject consumer"; log_tail "$dir/log"
 fi
 
-# 5. The opt-in: weft-mimalloc.pc makes mimalloc the program's malloc.
-dir=$(consumer_dir mimalloc)
-if PKG_CONFIG_PATH=$prefix/lib/pkgconfig sh -c \
-     'g++ -O1 "$1/consumer.cpp" -o "$1/consumer" $(pkg-config --cflags --libs weft-mimalloc)' sh "$dir" >"$dir/log" 2>&1 \
-   && "$dir/consumer" mimalloc >>"$dir/log" 2>&1; then
-  pass "weft-mimalloc opt-in: $(tail -1 "$dir/log")"
-else
-  fail "weft-mimalloc opt-in"; log_tail "$dir/log"
-fi
-
-# 6. The same opt-in from CMake: weft::mimalloc.
-dir=$(consumer_dir cmake-mimalloc)
-cp tests/install/cmake/CMakeLists.txt "$dir/"
-if cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER=g++ -DWITH_MIMALLOC=ON >"$dir/log" 2>&1 \
-   && cmake --build "$dir/build" >>"$dir/log" 2>&1 \
-   && "$dir/build/consumer" mimalloc >>"$dir/log" 2>&1; then
-  pass "CMake weft::mimalloc opt-in: $(tail -1 "$dir/log")"
-else
-  fail "CMake weft::mimalloc opt-in"; log_tail "$dir/log"
-fi
+# 5, 6. The opt-in: weft-mimalloc.pc and weft::mimalloc make mimalloc the program's malloc.
+pkgconfig_consumer mimalloc weft-mimalloc mimalloc
+cmake_consumer cmake-mimalloc mimalloc -DWITH_MIMALLOC=ON
 
 # 7. Without C++20: one clear #error, not pages of coroutine errors.
 dir=$(consumer_dir cxx17)
