@@ -3,6 +3,7 @@
 #include "detail/context.hpp"
 #include "detail/scheduler_impl.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace weft::detail {
@@ -21,6 +22,7 @@ bool BlockingPool::submit(std::function<void()> job) {
     } else if (live_threads_ < max_threads_) {
         std::thread thread;
         try {
+            threads_.reserve(threads_.size() + 1);  // so that keeping the handle cannot throw
             thread = std::thread([this] { thread_main(); });
         } catch (...) {
             // No new thread. With none live, nothing would ever run the job: hand the error back
@@ -32,8 +34,7 @@ bool BlockingPool::submit(std::function<void()> job) {
             return true;  // a busy thread takes it when it finishes
         }
         ++live_threads_;
-        const std::thread::id id = thread.get_id();
-        threads_.emplace(id, std::move(thread));  // before thread_main can look for it: we hold the lock
+        threads_.push_back(std::move(thread));  // before thread_main can look for it: we hold the lock
     }  // else: every thread is busy; the job waits its turn
     return true;
 }
@@ -63,9 +64,12 @@ void BlockingPool::thread_main() {
     // After shutdown took the handles, shutdown joins this thread. Otherwise this thread exits on
     // its own: it parks its handle for whoever comes next and joins the one parked before it.
     std::thread previous;
-    if (auto self = threads_.find(std::this_thread::get_id()); self != threads_.end()) {
-        previous = std::exchange(last_exiting_, std::move(self->second));
-        threads_.erase(self);
+    const auto self = std::find_if(threads_.begin(), threads_.end(),
+                                   [id = std::this_thread::get_id()](const std::thread& t) { return t.get_id() == id; });
+    if (self != threads_.end()) {
+        previous = std::exchange(last_exiting_, std::move(*self));
+        if (self != threads_.end() - 1) *self = std::move(threads_.back());
+        threads_.pop_back();
     }
     lock.unlock();
     if (previous.joinable()) previous.join();
@@ -73,7 +77,7 @@ void BlockingPool::thread_main() {
 
 void BlockingPool::shutdown() {
     std::deque<std::function<void()>> dropped;
-    std::unordered_map<std::thread::id, std::thread> threads;
+    std::vector<std::thread> threads;
     std::thread last_exiting;
     {
         std::lock_guard lock(mutex_);
@@ -84,7 +88,7 @@ void BlockingPool::shutdown() {
     }
     cv_.notify_all();
     dropped.clear();
-    for (auto& [id, t] : threads) t.join();
+    for (auto& t : threads) t.join();
     if (last_exiting.joinable()) last_exiting.join();  // it has joined any before it
 }
 

@@ -13,7 +13,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
+#include <vector>
 
 namespace weft::detail {
 
@@ -42,7 +42,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> jobs_;
-    std::unordered_map<std::thread::id, std::thread> threads_;  // live threads, joined at shutdown
+    std::vector<std::thread> threads_;  // live threads (at most max_threads_), joined at shutdown
     std::thread last_exiting_;  // the latest thread to exit idle; joined by the next, or at shutdown
     std::size_t live_threads_ = 0;
     std::size_t idle_threads_ = 0;
