@@ -9,6 +9,7 @@
 #include <weft/channels/broadcast_errors.hpp>
 #include <weft/channels/errors.hpp>
 #include <weft/channels/mpsc.hpp>
+#include <weft/channels/mpsc_permit.hpp>
 #include <weft/channels/mutex.hpp>
 #include <weft/channels/notify.hpp>
 #include <weft/channels/once_cell.hpp>

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace weft {
@@ -19,6 +20,11 @@ enum class SendError {
 enum class TrySendError {
     full,    ///< No room now (bounded channels only); try again later or `co_await send`.
     closed,  ///< The receiver is gone or closed the channel.
+};
+/// Why an mpsc send_timeout failed.
+enum class SendTimeoutError {
+    timeout,  ///< No room came before the deadline.
+    closed,   ///< The receiver is gone or closed the channel.
 };
 /// Why a try_recv yielded no value (mpsc and oneshot).
 enum class TryRecvError {
@@ -33,7 +39,7 @@ enum class TryRecvError {
 /// if (!r) recover(r.take_value());
 /// @endcode
 /// @tparam T the message type.
-/// @tparam E SendError or TrySendError.
+/// @tparam E SendError, TrySendError or SendTimeoutError.
 template <class T, class E>
 class [[nodiscard]] SendOutcome {
 public:
@@ -53,6 +59,12 @@ public:
         requires(std::is_same_v<E, TrySendError>)
     {
         return !ok() && error_ == E::full;
+    }
+    /// True if a send_timeout failed because the deadline passed (SendTimeoutResult only).
+    bool is_timeout() const noexcept
+        requires(std::is_same_v<E, SendTimeoutError>)
+    {
+        return !ok() && error_ == E::timeout;
     }
     /// The reason; only meaningful when !ok().
     E error() const noexcept { return error_; }
@@ -74,6 +86,10 @@ using SendResult = SendOutcome<T, SendError>;
 /// The outcome of a try_send: ok, full or closed, with the value handed back on failure.
 template <class T>
 using TrySendResult = SendOutcome<T, TrySendError>;
+
+/// The outcome of an mpsc send_timeout: ok, timeout or closed, with the value handed back on failure.
+template <class T>
+using SendTimeoutResult = SendOutcome<T, SendTimeoutError>;
 
 /// The outcome of a try_recv (mpsc, unbounded, oneshot): a value, or why there is none.
 template <class T>

@@ -31,18 +31,23 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <chrono>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
+#include <weft/runtime/time.hpp>
+#include <weft/runtime/timeout.hpp>
 #include "detail/bounded_channel.hpp"
 #include "detail/budgeted_wait.hpp"
 #include "detail/ensure_not_worker.hpp"
 #include "detail/receiver_base.hpp"
 #include "detail/recv_status.hpp"
 #include "errors.hpp"
+#include "mpsc_permit.hpp"
 
 namespace weft::mpsc {
 
@@ -51,39 +56,7 @@ class Sender;
 template <class T>
 class Receiver;
 template <class T>
-class Permit;
-
-/// The outcome of Sender::try_reserve(): a Permit, or why there is none (full or closed), as
-/// Tokio's `Result<Permit, TrySendError<()>>`. Reads like a `std::optional<Permit<T>>`.
-template <class T>
-class [[nodiscard]] TryReserveResult {
-public:
-    /// A reserved slot.
-    explicit TryReserveResult(Permit<T> permit) : permit_(std::move(permit)) {}
-    /// No permit, because of `error`.
-    explicit TryReserveResult(TrySendError error) noexcept : error_(error) {}
-
-    /// True if a permit was reserved (and not reset since).
-    bool has_value() const noexcept { return permit_.has_value(); }
-    /// Same as has_value().
-    explicit operator bool() const noexcept { return has_value(); }
-    /// The permit; undefined without one.
-    Permit<T>& operator*() noexcept { return *permit_; }
-    /// The permit's members; undefined without one.
-    Permit<T>* operator->() noexcept { return &*permit_; }
-    /// No permit because the channel was full (or others wait for room).
-    bool is_full() const noexcept { return !permit_ && error_ == TrySendError::full; }
-    /// No permit because the receiver is gone or closed the channel.
-    bool is_closed() const noexcept { return !permit_ && error_ == TrySendError::closed; }
-    /// Why there is no permit; only meaningful when !has_value().
-    TrySendError error() const noexcept { return error_; }
-    /// Drops the permit, if any: its capacity goes back to the channel.
-    void reset() noexcept { permit_.reset(); }
-
-private:
-    std::optional<Permit<T>> permit_;
-    TrySendError error_ = TrySendError::full;
-};
+class WeakSender;
 
 /// The two ends channel() returns; bind them with `auto [tx, rx] = channel<T>(n);`.
 template <class T>
@@ -106,55 +79,9 @@ using weft::detail::ensure_not_worker;
 using weft::detail::RecvStatus;
 }  // namespace detail
 
-/// A permit to send one message without waiting: a slot reserved in the channel.
-///
-/// Messages sent after the permit was granted are received after its message (it holds its place
-/// in line), so send promptly: until it sends or is dropped, the receiver waits at its slot.
-/// Dropping it unused gives the slot back. Move-only; usable from any thread.
-template <class T>
-class [[nodiscard]] Permit {
-public:
-    /// Takes `other`'s slot; `other` becomes used.
-    Permit(Permit&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)), pos_(other.pos_) {}
-    /// Gives this permit's slot back (if unused) and takes `other`'s.
-    Permit& operator=(Permit&& other) noexcept {
-        if (this != &other) {
-            release();
-            ch_ = std::exchange(other.ch_, nullptr);
-            pos_ = other.pos_;
-        }
-        return *this;
-    }
-    /// Gives the slot back if the permit was not used.
-    ~Permit() { release(); }
-
-    /// Sends `value` into the reserved slot and uses up the permit. Never waits, never fails (if
-    /// the receiver closed in the meantime the value is dropped with the channel, as for any value
-    /// sent just before the close). From any thread.
-    /// Throws whatever T's move constructor throws (the value is lost; the permit stays unused and
-    /// its destructor gives the slot back).
-    /// @throws std::logic_error on a used (or moved-from) permit.
-    void send(T value) {
-        if (!ch_) throw std::logic_error("weft: Permit used twice");
-        ch_->publish(pos_, std::move(value));
-        std::exchange(ch_, nullptr)->drop_sender();
-    }
-
-private:
-    friend class Sender<T>;
-    Permit(detail::BoundedChannel<T>* ch, std::uint64_t pos) noexcept : ch_(ch), pos_(pos) { ch_->add_sender(); }
-    void release() noexcept {
-        if (!ch_) return;
-        ch_->publish_skip(pos_);
-        std::exchange(ch_, nullptr)->drop_sender();
-    }
-
-    detail::BoundedChannel<T>* ch_;
-    std::uint64_t pos_;
-};
-
 /// A sending end of a bounded mpsc channel. Copy it for more senders; the channel closes for the
-/// receiver once every Sender (and Permit) is gone.
+/// receiver once every Sender (and permit) is gone. WeakSender refers to the channel without
+/// keeping it open.
 ///
 /// One Sender object is used by one task at a time. Using a moved-from Sender throws
 /// std::logic_error.
@@ -163,7 +90,7 @@ class Sender {
 public:
     /// Another sender on the same channel (a moved-from one copies as moved-from).
     Sender(const Sender& other) noexcept : ch_(other.ch_) {
-        if (ch_) ch_->add_sender();
+        if (ch_) ch_->add_sender_handle();
     }
     /// Takes `other`'s place; `other` becomes moved-from.
     Sender(Sender&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)) {}
@@ -174,13 +101,16 @@ public:
     }
     /// Drops this sender; the last sender or permit gone closes the channel for the receiver.
     ~Sender() {
-        if (ch_) ch_->drop_sender();
+        if (ch_) ch_->drop_sender_handle();
     }
 
     // ---- send -----------------------------------------------------------------------------
 
     class WEFT_MUST_AWAIT SendAwaiter;
     class WEFT_MUST_AWAIT ReserveAwaiter;
+    class WEFT_MUST_AWAIT ReserveManyAwaiter;
+    class WEFT_MUST_AWAIT ReserveOwnedAwaiter;
+    class WEFT_MUST_AWAIT SendTimeoutAwaiter;
 
     /// `co_await tx.send(v)`: waits for room (in line with other waiting senders), then sends.
     /// Yields a SendResult<T>: ok, or closed (the receiver is gone or closed) with the value handed
@@ -189,72 +119,127 @@ public:
     ///
     /// Not cancellation-safe for the value: abandoned before it completes (task aborted, timeout or
     /// select lost), the value was not sent and is destroyed with the awaiter, and the place in line
-    /// is lost (a slot just offered to it passes to the next sender). Await reserve() instead to
-    /// keep the value. Await inside a task run by a weft runtime.
-    /// Throws whatever T's move constructor throws (from the co_await when it sends).
+    /// is lost (capacity just handed to it passes to the next sender). Await reserve(), or
+    /// send_timeout(), to keep the value. Await inside a task run by a weft runtime.
+    /// Throws whatever T's move constructor throws (from the co_await; the channel keeps working).
     /// @throws std::logic_error on a moved-from sender.
     SendAwaiter send(T value) { return SendAwaiter(channel(), std::move(value)); }
 
-    /// `co_await tx.reserve()`: waits for room and reserves a slot. Yields
+    /// `co_await tx.send_timeout(v, d)`: send(), giving up after `d`. Yields a
+    /// SendTimeoutResult<T>: ok, timeout or closed, with the value handed back on failure (Tokio's
+    /// send_timeout). Await it in the expression that built it, inside a task run by a weft
+    /// runtime.
+    /// @throws std::logic_error on a moved-from sender.
+    template <class Rep, class Period>
+    SendTimeoutAwaiter send_timeout(T value, std::chrono::duration<Rep, Period> d) {
+        return SendTimeoutAwaiter(channel(), std::move(value), Clock::now() + std::chrono::duration_cast<Clock::duration>(d));
+    }
+
+    /// `co_await tx.reserve()`: waits for room and reserves it. Yields
     /// `std::optional<Permit<T>>`, empty if the receiver is gone or closed.
     ///
-    /// Cancellation-safe: abandoned before it completes, it holds no slot (it loses its place in
-    /// line only). Await inside a task run by a weft runtime.
+    /// Cancellation-safe: abandoned before it completes, it holds no capacity (it loses its place
+    /// in line only). Await inside a task run by a weft runtime.
     /// @throws std::logic_error on a moved-from sender.
     ReserveAwaiter reserve() { return ReserveAwaiter(channel()); }
 
+    /// `co_await tx.reserve_many(n)`: waits until `n` units of capacity are free at once and
+    /// reserves them. Yields `std::optional<PermitIterator<T>>`, empty if the receiver is gone or
+    /// closed. Waiters are served in order: a large request holds back those behind it.
+    /// Cancellation-safe, as reserve().
+    /// @throws std::invalid_argument if n exceeds max_capacity() (it could never be served; Tokio
+    /// reports this as a closed channel, weft as the caller's error).
+    /// @throws std::logic_error on a moved-from sender.
+    ReserveManyAwaiter reserve_many(std::size_t n) { return ReserveManyAwaiter(channel(), checked_count(n)); }
+
+    /// `co_await std::move(tx).reserve_owned()`: reserve(), with a permit that owns this Sender
+    /// (moved into it). Yields `std::optional<OwnedPermit<T>>`, empty if the receiver is gone or
+    /// closed (the sender is dropped then, as in Tokio). Cancellation-safe, as reserve().
+    /// @throws std::logic_error on a moved-from sender.
+    ReserveOwnedAwaiter reserve_owned() && {
+        channel();
+        return ReserveOwnedAwaiter(std::move(*this));
+    }
+
     /// Sends without waiting: ok, full, or closed (the value handed back on failure). Reports
     /// full while other senders wait for room, so they keep their turn. From any thread.
-    /// Throws whatever T's move constructor throws.
+    /// Throws whatever T's move constructor throws (the channel keeps working).
     /// @throws std::logic_error on a moved-from sender.
     TrySendResult<T> try_send(T value) {
         std::uint64_t pos = 0;
-        switch (channel()->try_acquire(pos)) {
-            case detail::AcquireStatus::kClaimed:
+        switch (channel()->try_claim(pos)) {
+            case AcquireStatus::kClaimed:
                 channel()->publish(pos, std::move(value));
                 return {};
-            case detail::AcquireStatus::kClosed:
+            case AcquireStatus::kClosed:
                 return {TrySendError::closed, std::move(value)};
-            case detail::AcquireStatus::kWait:
+            default:
                 break;
         }
         return {TrySendError::full, std::move(value)};
     }
 
-    /// Like try_send, but reserves the slot: a permit, or no permit and why: full (no room, or
-    /// others wait for room) or closed. From any thread.
+    /// Like try_send, but reserves the capacity: a permit, or no permit and why: full (no room,
+    /// or others wait for room) or closed. From any thread.
     /// @throws std::logic_error on a moved-from sender.
     TryReserveResult<T> try_reserve() {
-        std::uint64_t pos = 0;
-        switch (channel()->try_acquire(pos)) {
-            case detail::AcquireStatus::kClaimed: return TryReserveResult<T>(Permit<T>(channel(), pos));
-            case detail::AcquireStatus::kClosed: return TryReserveResult<T>(TrySendError::closed);
-            case detail::AcquireStatus::kWait: break;
+        switch (channel()->try_reserve(1)) {
+            case AcquireStatus::kPermits: return TryReserveResult<T>(Permit<T>(channel()));
+            case AcquireStatus::kClosed: return TryReserveResult<T>(TrySendError::closed);
+            default: break;
         }
         return TryReserveResult<T>(TrySendError::full);
     }
 
+    /// Reserves `n` units of capacity at once without waiting: the permits, or full (fewer than n
+    /// free, or others wait) or closed. From any thread.
+    /// @throws std::invalid_argument if n exceeds max_capacity().
+    /// @throws std::logic_error on a moved-from sender.
+    std::optional<PermitIterator<T>> try_reserve_many(std::size_t n, TrySendError* why = nullptr) {
+        checked_count(n);
+        if (n == 0) return PermitIterator<T>(channel(), 0);
+        const AcquireStatus status = channel()->try_reserve(n);
+        if (status == AcquireStatus::kPermits) return PermitIterator<T>(channel(), n);
+        if (why) *why = status == AcquireStatus::kClosed ? TrySendError::closed : TrySendError::full;
+        return std::nullopt;
+    }
+
+    /// try_reserve(), with a permit that owns this Sender (moved into it); on failure the sender
+    /// is handed back in the result. From any thread.
+    /// @throws std::logic_error on a moved-from sender.
+    TryReserveOwnedResult<T> try_reserve_owned() && {
+        switch (channel()->try_reserve(1)) {
+            case AcquireStatus::kPermits: return TryReserveOwnedResult<T>(OwnedPermit<T>(std::move(*this)));
+            case AcquireStatus::kClosed: return TryReserveOwnedResult<T>(TrySendError::closed, std::move(*this));
+            default: break;
+        }
+        return TryReserveOwnedResult<T>(TrySendError::full, std::move(*this));
+    }
+
     /// Blocks this thread until there is room (in line with waiting senders), then sends: ok, or
     /// closed with the value handed back. For threads that are not runtime workers.
-    /// Throws whatever T's move constructor throws.
+    /// Throws whatever T's move constructor throws (the channel keeps working).
     /// @throws std::logic_error on a runtime worker thread, or on a moved-from sender.
     SendResult<T> blocking_send(T value) {
         detail::ensure_not_worker("blocking_send");
         std::uint64_t pos = 0;
-        AcquireStatus status = channel()->try_acquire(pos);
+        AcquireStatus status = channel()->try_claim(pos);
+        if (status == AcquireStatus::kClaimed) {
+            channel()->publish(pos, std::move(value));
+            return {};
+        }
         if (status == AcquireStatus::kWait) {
             weft::detail::ScopedThreadNotifier notifier;
             const Waker waker = notifier->waker();
-            typename detail::BoundedChannel<T>::Acquirer acquirer(*channel());
+            typename detail::BoundedChannel<T>::Acquirer acquirer(*channel(), 1);
             status = acquirer.wait_in_line(waker);
             while (status == AcquireStatus::kWait) {
                 notifier->park();
-                status = acquirer.poll(waker);
+                status = acquirer.poll();
             }
-            pos = acquirer.position();
         }
         if (status == AcquireStatus::kClosed) return {SendError::closed, std::move(value)};
-        channel()->publish(pos, std::move(value));
+        channel()->send_with_permit(std::move(value));
         return {};
     }
 
@@ -268,20 +253,32 @@ public:
     /// True once the receiver is gone or closed the channel (sends fail).
     /// @throws std::logic_error on a moved-from sender.
     bool is_closed() const { return channel()->is_rx_closed(); }
-    /// Free slots now (approximate while others send and receive).
+    /// Capacity free now: the channel's capacity less the messages buffered and the permits
+    /// reserved (approximate while others send and receive), as Tokio's.
     /// @throws std::logic_error on a moved-from sender.
-    std::size_t capacity() const { return channel()->capacity() - std::min(channel()->capacity(), channel()->len()); }
+    std::size_t capacity() const { return channel()->available(); }
     /// The channel's capacity, as created.
     /// @throws std::logic_error on a moved-from sender.
     std::size_t max_capacity() const { return channel()->capacity(); }
     /// True if both send into the same channel.
     bool same_channel(const Sender& other) const noexcept { return ch_ == other.ch_; }
+    /// A WeakSender for this channel: it does not keep the channel open.
+    /// @throws std::logic_error on a moved-from sender.
+    WeakSender<T> downgrade() const { return WeakSender<T>(channel()); }
+    /// Sender objects alive on this channel (not counting permits).
+    /// @throws std::logic_error on a moved-from sender.
+    std::size_t strong_count() const { return channel()->sender_strong_count(); }
+    /// WeakSender objects alive on this channel.
+    /// @throws std::logic_error on a moved-from sender.
+    std::size_t weak_count() const { return channel()->sender_weak_count(); }
 
 private:
     using AcquireStatus = detail::AcquireStatus;
     /// @cond
     template <class U>
     friend Channel<U> channel(std::size_t);
+    friend class WeakSender<T>;
+    friend class OwnedPermit<T>;
     /// @endcond
     template <class Derived>
     class AcquireAwaiterBase;
@@ -291,120 +288,233 @@ private:
         if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc::Sender");
         return ch_;
     }
+    std::size_t checked_count(std::size_t n) const {
+        if (n > channel()->capacity())
+            throw std::invalid_argument("weft: reserve_many(" + std::to_string(n) + ") on a channel of capacity " +
+                                        std::to_string(channel()->capacity()));
+        return n;
+    }
 
     detail::BoundedChannel<T>* ch_;
 };
 
-/// What SendAwaiter and ReserveAwaiter share: get a slot, waiting in line if the channel is full
-/// (the budget and yield handling are BudgetedWait's, which provides await_ready and
-/// await_suspend). Derived::complete(status, pos) turns the outcome into the result. Destroying it
-/// while in line leaves the line and passes on a slot it was just offered.
+/// A sender that does not keep the channel open (Tokio's WeakSender): once every Sender and
+/// permit is gone the receiver sees the channel closed, and upgrade() fails from then on.
+/// Copyable; usable from any thread.
+template <class T>
+class WeakSender {
+public:
+    /// Another weak sender on the same channel.
+    WeakSender(const WeakSender& other) noexcept : ch_(other.ch_) {
+        if (ch_) ch_->add_weak();
+    }
+    /// Takes `other`'s place; `other` becomes empty.
+    WeakSender(WeakSender&& other) noexcept : ch_(std::exchange(other.ch_, nullptr)) {}
+    /// Drops this one and refers to `other`'s channel.
+    WeakSender& operator=(WeakSender other) noexcept {
+        std::swap(ch_, other.ch_);
+        return *this;
+    }
+    ~WeakSender() {
+        if (ch_) ch_->drop_weak();
+    }
+
+    /// A Sender, if any Sender or permit is still alive; empty once the channel closed for good.
+    std::optional<Sender<T>> upgrade() const {
+        if (!ch_ || !ch_->try_upgrade()) return std::nullopt;
+        return Sender<T>(ch_);
+    }
+    /// Sender objects alive on this channel.
+    std::size_t strong_count() const noexcept { return ch_ ? ch_->sender_strong_count() : 0; }
+    /// WeakSender objects alive on this channel.
+    std::size_t weak_count() const noexcept { return ch_ ? ch_->sender_weak_count() : 0; }
+
+private:
+    friend class Sender<T>;
+    explicit WeakSender(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) { ch_->add_weak(); }
+
+    detail::BoundedChannel<T>* ch_;
+};
+
+/// What the acquiring awaiters share: get capacity, waiting in line if the channel is full (the
+/// budget and yield handling are BudgetedWait's, which provides await_ready and await_suspend).
+/// It only records the outcome; Derived acts on it in await_resume, in the task, where an
+/// exception (a throwing move) reaches the caller. Destroyed holding capacity it was not asked
+/// for, it gives it back; destroyed in line, it leaves the line.
 template <class T>
 template <class Derived>
 class Sender<T>::AcquireAwaiterBase : public weft::detail::BudgetedWait<AcquireAwaiterBase<Derived>> {
 public:
-    /// Not yet in line.
-    explicit AcquireAwaiterBase(detail::BoundedChannel<T>* ch) noexcept : ch_(ch), acquirer_(*ch) {}
+    /// Not yet in line. `n` units of capacity; `claim_slot`: try the send fast path first (a slot
+    /// position rather than a permit).
+    AcquireAwaiterBase(detail::BoundedChannel<T>* ch, std::size_t n, bool claim_slot) noexcept
+        : ch_(ch), acquirer_(*ch, n), n_(n), claim_slot_(claim_slot) {}
+    ~AcquireAwaiterBase() { abandon(); }
 
 protected:
+    // What the wait produced and Derived has not used yet.
+    AcquireStatus take_status() noexcept { return std::exchange(status_, AcquireStatus::kWait); }
+    std::uint64_t position() const noexcept { return pos_; }
+    // Gives back an outcome not used (a claimed slot, reserved permits).
+    void abandon() noexcept {
+        switch (take_status()) {
+            case AcquireStatus::kClaimed: ch_->abandon_claim(pos_); break;
+            case AcquireStatus::kPermits: if (n_ > 0) ch_->release_permits(n_); break;
+            default: break;
+        }
+    }
+
     detail::BoundedChannel<T>* ch_;
 
 private:
     friend weft::detail::BudgetedWait<AcquireAwaiterBase>;
 
-    bool try_now() {
-        std::uint64_t pos = 0;
-        const AcquireStatus status = ch_->try_acquire(pos);
+    bool try_now() noexcept {
+        if (n_ == 0) return finish(AcquireStatus::kPermits);
+        const AcquireStatus status = claim_slot_ ? ch_->try_claim(pos_) : ch_->try_reserve(n_);
         if (status == AcquireStatus::kWait) return false;
-        finish(status, pos);
-        return true;
+        return finish(status);
     }
     // Returns true if the task must suspend.
-    bool wait(const Waker& waker) {
+    bool wait(const Waker& waker) noexcept {
         const AcquireStatus status = acquirer_.wait_in_line(waker);
         if (status == AcquireStatus::kWait) return true;
-        finish(status, acquirer_.position());
+        finish(status);
         return false;
     }
-    // In line: our turn may have come (or the channel closed); after a spurious wake, or a slot
-    // taken by a newcomer, we are back at the front of the line.
-    bool poll_woken() {
-        const AcquireStatus status = acquirer_.poll(weft::detail::current_task_waker());
+    // In line: capacity handed to us, or the channel closed; else a spurious wake.
+    bool poll_woken() noexcept {
+        const AcquireStatus status = acquirer_.poll();
         if (status == AcquireStatus::kWait) return false;
-        finish(status, acquirer_.position());
+        return finish(status);
+    }
+    bool finish(AcquireStatus status) noexcept {
+        status_ = status;
         return true;
     }
-    // Only allocation can throw here; keep waiting rather than lose the message.
-    bool poll_failed() noexcept { return false; }
-    void finish(AcquireStatus status, std::uint64_t pos) { static_cast<Derived*>(this)->complete(status, pos); }
 
     typename detail::BoundedChannel<T>::Acquirer acquirer_;
+    std::uint64_t pos_ = 0;
+    AcquireStatus status_ = AcquireStatus::kWait;
+    const std::size_t n_;
+    const bool claim_slot_;
 };
 
 /// The awaitable Sender::send() returns: holds the value until it is sent. Not movable. A leaf
-/// awaitable: select() and timeout() accept it. Its await_ready and await_suspend are inherited
-/// (spend budget and try for a slot, else wait in line).
+/// awaitable: select() and timeout() accept it.
 template <class T>
 class WEFT_MUST_AWAIT Sender<T>::SendAwaiter final : public AcquireAwaiterBase<SendAwaiter> {
 public:
     /// Made by Sender::send(). Throws what T's move constructor throws.
-    SendAwaiter(detail::BoundedChannel<T>* ch, T value) : AcquireAwaiterBase<SendAwaiter>(ch), value_(std::move(value)) {}
-    /// Ok, or closed with the value handed back. Throws what T's move constructor throws.
-    SendResult<T> await_resume() { return std::move(result_); }
-    /// Called by the base once the wait ends: sends into the slot, or keeps the value to hand back.
-    void complete(AcquireStatus status, std::uint64_t pos) {
-        if (status == AcquireStatus::kClaimed) this->ch_->publish(pos, std::move(value_));
-        else result_ = SendResult<T>(SendError::closed, std::move(value_));
+    SendAwaiter(detail::BoundedChannel<T>* ch, T value)
+        : AcquireAwaiterBase<SendAwaiter>(ch, 1, /*claim_slot=*/true), value_(std::move(value)) {}
+    /// Ok (sent now), or closed with the value handed back. Throws what T's move constructor
+    /// throws; the channel keeps working.
+    SendResult<T> await_resume() {
+        switch (this->take_status()) {
+            case AcquireStatus::kClaimed: this->ch_->publish(this->position(), std::move(value_)); return SendResult<T>();
+            case AcquireStatus::kPermits: this->ch_->send_with_permit(std::move(value_)); return SendResult<T>();
+            default: break;
+        }
+        return SendResult<T>(SendError::closed, std::move(value_));
     }
 
 private:
+    friend class SendTimeoutAwaiter;
     T value_;
-    SendResult<T> result_;
+};
+
+/// The awaitable Sender::send_timeout() returns. Not movable.
+template <class T>
+class WEFT_MUST_AWAIT Sender<T>::SendTimeoutAwaiter final {
+public:
+    /// Made by Sender::send_timeout(). Throws what T's move constructor throws.
+    SendTimeoutAwaiter(detail::BoundedChannel<T>* ch, T value, Clock::time_point deadline)
+        : send_(ch, std::move(value)), timed_(send_, deadline) {}
+    /// Tries to send at once (spending budget, as send()).
+    bool await_ready() { return timed_.await_ready(); }
+    /// Waits for room or the deadline.
+    bool await_suspend(std::coroutine_handle<> h) { return timed_.await_suspend(h); }
+    /// Ok, timeout or closed; the value handed back unless ok. Throws what T's move constructor
+    /// throws.
+    SendTimeoutResult<T> await_resume() {
+        auto r = timed_.await_resume();
+        if (r.timed_out()) return SendTimeoutResult<T>(SendTimeoutError::timeout, std::move(send_.value_));
+        SendResult<T> sent = std::move(*r);
+        if (sent) return {};
+        return SendTimeoutResult<T>(SendTimeoutError::closed, sent.take_value());
+    }
+
+private:
+    SendAwaiter send_;
+    weft::detail::LeafTimeout<SendAwaiter> timed_;
 };
 
 /// The awaitable Sender::reserve() returns. Not movable. A leaf awaitable: select() and timeout()
-/// accept it. Its await_ready and await_suspend are inherited (spend budget and try for a slot,
-/// else wait in line). Destroyed holding a slot it was not asked for, it gives the slot back.
+/// accept it. Destroyed holding capacity it did not hand out, it gives it back.
 template <class T>
 class WEFT_MUST_AWAIT Sender<T>::ReserveAwaiter final : public AcquireAwaiterBase<ReserveAwaiter> {
 public:
     /// Made by Sender::reserve().
-    explicit ReserveAwaiter(detail::BoundedChannel<T>* ch) : AcquireAwaiterBase<ReserveAwaiter>(ch) {}
+    explicit ReserveAwaiter(detail::BoundedChannel<T>* ch) noexcept : AcquireAwaiterBase<ReserveAwaiter>(ch, 1, false) {}
     /// The permit, or empty if the channel is closed.
-    std::optional<Permit<T>> await_resume() { return std::move(permit_); }
-    /// Called by the base once the wait ends: wraps the slot in a Permit.
-    void complete(AcquireStatus status, std::uint64_t pos) {
-        if (status == AcquireStatus::kClaimed) permit_.emplace(Permit<T>(this->ch_, pos));
+    std::optional<Permit<T>> await_resume() noexcept {
+        if (this->take_status() == AcquireStatus::kPermits) return Permit<T>(this->ch_);
+        return std::nullopt;
+    }
+};
+
+/// The awaitable Sender::reserve_many() returns. Not movable. A leaf awaitable.
+template <class T>
+class WEFT_MUST_AWAIT Sender<T>::ReserveManyAwaiter final : public AcquireAwaiterBase<ReserveManyAwaiter> {
+public:
+    /// Made by Sender::reserve_many().
+    ReserveManyAwaiter(detail::BoundedChannel<T>* ch, std::size_t n) noexcept
+        : AcquireAwaiterBase<ReserveManyAwaiter>(ch, n, false), n_(n) {}
+    /// The permits, or empty if the channel is closed.
+    std::optional<PermitIterator<T>> await_resume() noexcept {
+        if (this->take_status() == AcquireStatus::kPermits) return PermitIterator<T>(this->ch_, n_);
+        return std::nullopt;
     }
 
 private:
-    std::optional<Permit<T>> permit_;
+    std::size_t n_;
+};
+
+/// The awaitable Sender::reserve_owned() returns: holds the sender until it completes. Not
+/// movable. A leaf awaitable.
+template <class T>
+class WEFT_MUST_AWAIT Sender<T>::ReserveOwnedAwaiter final : private Sender<T>,
+                                                             public AcquireAwaiterBase<ReserveOwnedAwaiter> {
+public:
+    /// Made by Sender::reserve_owned().
+    explicit ReserveOwnedAwaiter(Sender<T> sender) noexcept
+        : Sender<T>(std::move(sender)), AcquireAwaiterBase<ReserveOwnedAwaiter>(Sender<T>::ch_, 1, false) {}
+    /// The permit (owning the sender), or empty if the channel is closed (the sender is dropped).
+    std::optional<OwnedPermit<T>> await_resume() noexcept {
+        if (this->take_status() == AcquireStatus::kPermits)
+            return OwnedPermit<T>(std::move(static_cast<Sender<T>&>(*this)));
+        return std::nullopt;
+    }
 };
 
 /// The awaitable Sender::closed() returns. Not movable. A leaf awaitable: select() and timeout()
-/// accept it.
+/// accept it. Ready at once on a closed channel, it still spends the task's cooperative budget.
 template <class T>
-class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
+class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::BudgetedWait<ClosedAwaiter> {
 public:
     /// Made by Sender::closed().
     explicit ClosedAwaiter(detail::BoundedChannel<T>* ch) noexcept : ch_(ch) {}
     /// Leaves the wait list if still queued.
     ~ClosedAwaiter() { ch_->closed_waiters().remove(node_); }
-    /// True if the receiver is already gone or closed.
-    bool await_ready() const noexcept { return ch_->is_rx_closed(); }
-    /// Queues the task's waker; false (do not suspend) if the channel closed meanwhile.
-    /// @throws std::logic_error outside a task run by a weft runtime.
-    bool await_suspend(std::coroutine_handle<>) {
-        if (!ch_->closed_waiters().add(node_, weft::detail::current_task_waker())) return false;
-        weft::detail::set_pending_poll(this);
-        return true;
-    }
-    /// Called by the worker before resuming the task: true once the channel is closed.
-    bool poll_ready() noexcept override { return ch_->is_rx_closed(); }
     /// Yields nothing.
     void await_resume() const noexcept {}
 
 private:
+    friend weft::detail::BudgetedWait<ClosedAwaiter>;
+    bool try_now() const noexcept { return ch_->is_rx_closed(); }
+    bool wait(const Waker& waker) { return ch_->closed_waiters().add(node_, waker); }
+
     detail::BoundedChannel<T>* ch_;
     weft::detail::Waiter node_;
 };

@@ -2,9 +2,11 @@
 // senders, and the handle counts.
 //
 // Lock-free paths: a send with room (claim + publish, plus one load of `rx_waiting_`), a receive
-// with a value (take, plus one load of the waiting-senders count), try_send, try_recv. No system
-// call and no allocation on them. Locking paths: a sender suspending on a full channel and the
-// receiver waking it (SenderWaitList explains why), and Sender::closed() waiters.
+// with a value (take, plus one load of the waiting-senders count), try_send, try_recv, reserving
+// and using permits. No system call and no allocation on them. Locking paths: a sender suspending
+// on a full channel and the hand-off of capacity to it (SenderWaitList explains why), and
+// Sender::closed() waiters. Teardown (dropping the receiver, close, the last sender) allocates
+// nothing.
 #pragma once
 
 #include <atomic>
@@ -24,23 +26,30 @@
 
 namespace weft::detail {
 
-enum class AcquireStatus { kClaimed, kClosed, kWait };
+// kClaimed: a slot position to publish into (the fast path of send). kPermits: the permits asked
+// for are reserved (reserve, or a hand-off after waiting).
+enum class AcquireStatus { kClaimed, kPermits, kClosed, kWait };
 
 template <class T>
 class BoundedChannel {
+    using Ring = SlotRing<T>;
+
 public:
     explicit BoundedChannel(std::size_t capacity) : ring_(checked(capacity)) {}
 
     static std::size_t checked(std::size_t capacity) {
         if (capacity == 0) throw std::invalid_argument("weft: mpsc::channel capacity must be at least 1");
-        if (capacity > (std::size_t{1} << 40))
-            throw std::invalid_argument("weft: mpsc::channel capacity " + std::to_string(capacity) + " is too large");
+        if (capacity > Ring::kMaxCapacity)
+            throw std::invalid_argument("weft: mpsc::channel capacity " + std::to_string(capacity) +
+                                        " is too large (at most 2^24; use unbounded_channel for more)");
         return capacity;
     }
 
     // ---- handles ----------------------------------------------------------------------------
-    // `refs_` counts every handle (senders, permits, the receiver) and frees the state;
-    // `senders_` counts what can still send (senders and permits) and closes the channel at zero.
+    // `refs_` counts every handle (senders, weak senders, permits, the receiver) and frees the
+    // state; `senders_` counts what can still send (senders and permit holders) and closes the
+    // channel at zero; `sender_handles_` and `weak_senders_` count Sender and WeakSender objects,
+    // for the strong and weak counts Tokio reports.
 
     void add_sender() noexcept {
         senders_.fetch_add(1, std::memory_order_relaxed);
@@ -49,16 +58,50 @@ public:
     void drop_sender() noexcept {
         // acq_rel: the last sender's publishes happen before the close the receiver observes.
         if (senders_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            ring_.close(SlotRing<T>::kTxClosed);
+            ring_.close(Ring::kTxClosed);
             rx_waker_.wake();
         }
         drop_ref();
     }
+    void add_sender_handle() noexcept {
+        add_sender();
+        sender_handles_.fetch_add(1, std::memory_order_relaxed);
+    }
+    void drop_sender_handle() noexcept {
+        sender_handles_.fetch_sub(1, std::memory_order_relaxed);
+        drop_sender();
+    }
+    // WeakSender::upgrade: a new sender, unless every sender and permit is already gone (the
+    // channel closed for good then).
+    bool try_upgrade() noexcept {
+        std::size_t n = senders_.load(std::memory_order_relaxed);
+        do {
+            if (n == 0) return false;
+        } while (!senders_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+        refs_.fetch_add(1, std::memory_order_relaxed);
+        sender_handles_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    void add_weak() noexcept {
+        weak_senders_.fetch_add(1, std::memory_order_relaxed);
+        refs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    void drop_weak() noexcept {
+        weak_senders_.fetch_sub(1, std::memory_order_relaxed);
+        drop_ref();
+    }
+    std::size_t sender_strong_count() const noexcept { return sender_handles_.load(std::memory_order_relaxed); }
+    std::size_t sender_weak_count() const noexcept { return weak_senders_.load(std::memory_order_relaxed); }
+
     void drop_receiver() noexcept {
         close_receiver();
-        // Destroy what is buffered now; values published later go with the ring.
-        std::optional<T> discard;
-        while (ring_.try_take(discard) == SlotRing<T>::Take::kValue) discard.reset();
+        // Destroy what is buffered now; values published later go with the ring. A value whose
+        // move throws here is left in the ring, which destroys it.
+        try {
+            std::optional<T> discard;
+            while (ring_.try_take(discard) == Ring::Take::kValue) discard.reset();
+        } catch (...) {
+        }
         drop_ref();
     }
     void drop_ref() noexcept {
@@ -69,93 +112,109 @@ public:
 
     // Claims a slot without waiting. Waiting senders are served first, so a newcomer gets kWait
     // while any sender is queued.
-    AcquireStatus try_acquire(std::uint64_t& pos) noexcept {
+    AcquireStatus try_claim(std::uint64_t& pos) noexcept {
         if (waiting_senders_.has_waiters()) return ring_.is_rx_closed() ? AcquireStatus::kClosed : AcquireStatus::kWait;
-        return from_claim(ring_.try_claim(pos));
+        return from_claim(ring_.try_claim(pos), AcquireStatus::kClaimed);
+    }
+    // Reserves n permits without waiting (1 <= n <= capacity), behind any waiting sender.
+    AcquireStatus try_reserve(std::size_t n) noexcept {
+        if (waiting_senders_.has_waiters()) return ring_.is_rx_closed() ? AcquireStatus::kClosed : AcquireStatus::kWait;
+        return from_claim(ring_.try_reserve(n), AcquireStatus::kPermits);
     }
 
     template <class U>
     void publish(std::uint64_t pos, U&& value) {
-        ring_.publish(pos, std::forward<U>(value));
+        try {
+            ring_.publish(pos, std::forward<U>(value));
+        } catch (...) {
+            wake_receiver_if_waiting();  // it may wait at the skipped slot
+            throw;
+        }
         wake_receiver_if_waiting();
     }
-    void publish_skip(std::uint64_t pos) noexcept {
+    // Gives up a claimed slot without a value (a send abandoned between claim and publish).
+    void abandon_claim(std::uint64_t pos) noexcept {
         ring_.publish_skip(pos);
         wake_receiver_if_waiting();
     }
+    // Sends `value` with one reserved permit (the permit is used even if the move throws: its
+    // slot is then skipped and the capacity comes back when the receiver passes it).
+    template <class U>
+    void send_with_permit(U&& value) {
+        publish(ring_.claim_with_permit(), std::forward<U>(value));
+    }
+    // Gives n unused permits back: to the first waiting senders, or to the channel.
+    void release_permits(std::size_t n) noexcept {
+        give_back(n);
+        if (waiting_senders_.has_waiters()) hand_off();
+    }
 
-    // A sender's turn in line for a slot (send, reserve, blocking_send). Not thread-safe: one
-    // operation drives it.
+    // A sender's turn in line for n permits (send, reserve, reserve_many, blocking_send). Not
+    // thread-safe: one operation drives it. Destroyed in line, it leaves; destroyed holding a
+    // hand-off it did not take, it gives the permits back.
     class Acquirer {
     public:
-        explicit Acquirer(BoundedChannel& ch) noexcept : ch_(ch) {}
+        Acquirer(BoundedChannel& ch, std::size_t n) noexcept : ch_(ch) { node_.wanted = n; }
         Acquirer(const Acquirer&) = delete;
         Acquirer& operator=(const Acquirer&) = delete;
         ~Acquirer() { cancel(); }
 
-        // Queues behind earlier waiters, then retries once (the retry closes the race with a
-        // receiver that freed a slot before it could see us).
-        AcquireStatus wait_in_line(const Waker& waker, bool at_front = false) {
-            if (!ch_.waiting_senders_.enqueue(node_, waker, at_front)) return AcquireStatus::kClosed;
-            const AcquireStatus status = ch_.from_claim(ch_.ring_.try_claim(pos_));
-            if (status != AcquireStatus::kWait) leave(/*used_notification=*/true);
+        // Queues behind earlier waiters, then retries once (the retry closes the race with
+        // capacity freed before the freer could see us). kPermits: the permits are ours.
+        AcquireStatus wait_in_line(const Waker& waker) {
+            if (!ch_.waiting_senders_.enqueue(node_, waker)) return AcquireStatus::kClosed;
+            const AcquireStatus status = ch_.from_claim(ch_.ring_.try_reserve(node_.wanted), AcquireStatus::kPermits);
+            if (status != AcquireStatus::kWait) cancel();  // leaves the line; returns a hand-off we got as well
             return status;
         }
 
-        // After a wake: kWait if it was spurious or the slot went to a newcomer (we are back at
-        // the front of the line then).
-        AcquireStatus poll(const Waker& waker) {
-            switch (ch_.waiting_senders_.state_of(node_)) {
-                case Waiter::State::kQueued:
-                    return AcquireStatus::kWait;
+        // After a wake: kPermits once capacity was handed to us, kClosed once the receiver closed,
+        // kWait after a spurious wake (still in line).
+        AcquireStatus poll() noexcept {
+            switch (SenderWaitList::state_of(node_)) {
+                case Waiter::State::kNotified:
+                    ch_.waiting_senders_.accept(node_);
+                    return AcquireStatus::kPermits;
                 case Waiter::State::kClosed:
-                    leave(true);
+                    cancel();
                     return AcquireStatus::kClosed;
                 default:
-                    break;
+                    return AcquireStatus::kWait;
             }
-            const AcquireStatus status = ch_.from_claim(ch_.ring_.try_claim(pos_));
-            if (status != AcquireStatus::kWait) {
-                leave(true);
-                return status;
-            }
-            return wait_in_line(waker, /*at_front=*/true);
         }
 
-        std::uint64_t position() const noexcept { return pos_; }
         void cancel() noexcept {
-            if (node_.state != Waiter::State::kIdle) leave(false);
+            if (node_.state.load(std::memory_order_relaxed) == Waiter::State::kIdle) return;
+            ch_.waiting_senders_.leave(
+                node_, [this](std::size_t n) noexcept { ch_.give_back(n); }, ch_.reserver());
         }
 
     private:
-        void leave(bool used_notification) { ch_.waiting_senders_.leave(node_, used_notification); }
-
         BoundedChannel& ch_;
-        Waiter node_;
-        std::uint64_t pos_ = 0;
+        SenderWaiter node_;
     };
 
     // ---- receiving (one receiver) --------------------------------------------------------------
 
     RecvStatus try_recv(std::optional<T>& out) {
         switch (ring_.try_take(out)) {
-            case SlotRing<T>::Take::kValue:
+            case Ring::Take::kValue:
                 after_take();
                 return RecvStatus::kValue;
-            case SlotRing<T>::Take::kPending:
+            case Ring::Take::kPending:
                 return RecvStatus::kEmpty;  // a sender is mid-publish; its publish wakes us
-            case SlotRing<T>::Take::kEmpty:
+            case Ring::Take::kEmpty:
                 break;
         }
-        if (!ring_.is_tx_closed() && !ring_.is_rx_closed()) return RecvStatus::kEmpty;
+        if (!ring_.no_more_claims()) return RecvStatus::kEmpty;
         // Closed: but a value may have been published between our take and the flag load.
         switch (ring_.try_take(out)) {
-            case SlotRing<T>::Take::kValue:
+            case Ring::Take::kValue:
                 after_take();
                 return RecvStatus::kValue;
-            case SlotRing<T>::Take::kPending:
+            case Ring::Take::kPending:
                 return RecvStatus::kEmpty;
-            case SlotRing<T>::Take::kEmpty:
+            case Ring::Take::kEmpty:
                 return RecvStatus::kClosed;
         }
         return RecvStatus::kClosed;
@@ -173,8 +232,8 @@ public:
         return status;
     }
 
-    void close_receiver() {
-        if (ring_.close(SlotRing<T>::kRxClosed) & SlotRing<T>::kRxClosed) return;
+    void close_receiver() noexcept {
+        if (ring_.close(Ring::kRxClosed) & Ring::kRxClosed) return;
         waiting_senders_.close();
         closed_waiters_.fire();
     }
@@ -182,6 +241,11 @@ public:
     // ---- state ----------------------------------------------------------------------------
     std::size_t capacity() const noexcept { return ring_.capacity(); }
     std::size_t len() const noexcept { return ring_.len(); }
+    // Capacity free to claim now: neither buffered nor reserved (approximate under traffic).
+    std::size_t available() const noexcept {
+        const std::size_t used = ring_.len() + ring_.permits();
+        return used >= ring_.capacity() ? 0 : ring_.capacity() - used;
+    }
     bool is_rx_closed() const noexcept { return ring_.is_rx_closed(); }
     // Closed either way: the receiver closed, or every sender (and permit) is gone.
     bool is_closed() const noexcept { return ring_.is_rx_closed() || ring_.is_tx_closed(); }
@@ -190,17 +254,28 @@ public:
 private:
     ~BoundedChannel() = default;
 
-    AcquireStatus from_claim(typename SlotRing<T>::Claim claim) const noexcept {
+    AcquireStatus from_claim(typename Ring::Claim claim, AcquireStatus claimed) const noexcept {
         switch (claim) {
-            case SlotRing<T>::Claim::kClaimed: return AcquireStatus::kClaimed;
-            case SlotRing<T>::Claim::kClosed: return AcquireStatus::kClosed;
-            case SlotRing<T>::Claim::kFull: break;
+            case Ring::Claim::kClaimed: return claimed;
+            case Ring::Claim::kClosed: return AcquireStatus::kClosed;
+            case Ring::Claim::kFull: break;
         }
         return AcquireStatus::kWait;
     }
 
-    void after_take() {
-        if (waiting_senders_.has_waiters()) waiting_senders_.notify_one();
+    // Returns n permits to the ring. A receiver closed with permits outstanding waits for them;
+    // the last one given back ends its wait.
+    void give_back(std::size_t n) noexcept {
+        const std::uint64_t tail = ring_.release(n);
+        if (Ring::rx_closed_in(tail) && Ring::permits_in(tail) == 0) wake_receiver_if_waiting();
+    }
+    auto reserver() noexcept {
+        return [this](std::size_t n) noexcept { return ring_.try_reserve(n) == Ring::Claim::kClaimed; };
+    }
+    void hand_off() noexcept { waiting_senders_.hand_off(reserver()); }
+
+    void after_take() noexcept {
+        if (waiting_senders_.has_waiters()) hand_off();
     }
 
     void wake_receiver_if_waiting() noexcept {
@@ -210,13 +285,15 @@ private:
             rx_waker_.wake();
     }
 
-    SlotRing<T> ring_;
+    Ring ring_;
     SenderWaitList waiting_senders_;
     OnceWaiters closed_waiters_;
     AtomicWaker rx_waker_;
     alignas(64) std::atomic<bool> rx_waiting_{false};
     alignas(64) std::atomic<std::size_t> senders_{1};
     std::atomic<std::size_t> refs_{2};  // the first sender and the receiver
+    std::atomic<std::size_t> sender_handles_{1};
+    std::atomic<std::size_t> weak_senders_{0};
 };
 
 }  // namespace weft::detail

@@ -5,9 +5,9 @@
 
 #include <mutex>
 #include <utility>
-#include <vector>
 
 #include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/wake_batch.hpp>
 #include <weft/runtime/detail/waiter_list.hpp>
 
 namespace weft::detail {
@@ -35,15 +35,12 @@ public:
         w.state.store(Waiter::State::kIdle, std::memory_order_release);
         w.waker.reset();
     }
-    void fire() {
-        std::vector<Waker> to_wake;
-        {
-            std::lock_guard lock(mutex_);
-            fired_ = true;
-            for (Waiter* w = list_.take_all(Waiter::State::kClosed); w; w = w->next)
-                to_wake.push_back(std::move(w->waker));
-        }
-        for (Waker& w : to_wake) w.wake();
+    // Wakes every waiter; later adds fail. Allocates nothing (teardown must not fail).
+    void fire() noexcept {
+        WakeBatch to_wake;
+        std::lock_guard lock(mutex_);
+        fired_ = true;
+        for (Waiter* w = list_.take_all(Waiter::State::kClosed); w; w = w->next) to_wake.push(std::move(w->waker));
     }
 
 private:

@@ -1,0 +1,456 @@
+// mpsc::channel permits and capacity, as Tokio has them: a permit is capacity, not a place in
+// line; capacity freed while senders wait is handed to the first of them; reserve_many, owned
+// permits, send_timeout, weak senders; and a value whose move throws breaks nothing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <weft/channels/mpsc.hpp>
+#include <weft/runtime/runtime.hpp>
+#include <weft/runtime/yield.hpp>
+
+#include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using weft::Task;
+using weft::mpsc::Sender;
+using weft::test::settle;
+
+class MpscPermitTest : public weft::test::AllRuntimes {};
+class MpscPermitOneThreadTest : public weft::test::AllRuntimes {};
+
+// Yields until `done` or a generous number of turns; returns `done`. Never waits for ever.
+Task<bool> yield_until(const std::atomic<bool>& done) {
+    for (int i = 0; i < 2000 && !done.load(); ++i) co_await weft::yield_now();
+    co_return done.load();
+}
+
+TEST(MpscPermit, AHeldPermitDoesNotHoldBackMessagesSentAfterIt) {
+    auto [tx, rx] = weft::mpsc::channel<int>(3);
+    auto permit = tx.try_reserve();
+    ASSERT_TRUE(permit);
+    ASSERT_TRUE(tx.try_send(1));
+    ASSERT_TRUE(tx.try_send(2));
+    EXPECT_TRUE(tx.try_send(3).is_full());  // the permit holds the third unit of capacity
+    EXPECT_EQ(*rx.try_recv(), 1);           // received at once: the permit is not a place in line
+    EXPECT_EQ(*rx.try_recv(), 2);
+    EXPECT_TRUE(rx.try_recv().is_empty());
+    permit->send(9);
+    EXPECT_EQ(*rx.try_recv(), 9);
+}
+
+TEST(MpscPermit, CapacityCountsPermitsAndBufferedMessages) {
+    auto [tx, rx] = weft::mpsc::channel<int>(4);
+    EXPECT_EQ(tx.capacity(), 4u);
+    auto permit = tx.try_reserve();
+    ASSERT_TRUE(permit);
+    EXPECT_EQ(tx.capacity(), 3u);
+    ASSERT_TRUE(tx.try_send(1));
+    EXPECT_EQ(tx.capacity(), 2u);
+    EXPECT_EQ(rx.len(), 1u);  // the permit is not a message
+    permit.reset();
+    EXPECT_EQ(tx.capacity(), 3u);
+}
+
+TEST(MpscPermit, AfterCloseUnusedPermitsMakeTryRecvEmptyThenDisconnected) {
+    auto [tx, rx] = weft::mpsc::channel<int>(2);
+    auto permit = tx.try_reserve();
+    ASSERT_TRUE(permit);
+    rx.close();
+    EXPECT_TRUE(rx.try_recv().is_empty());  // the permit may still send
+    permit.reset();
+    EXPECT_TRUE(rx.try_recv().is_disconnected());  // though `tx` is still alive
+}
+
+TEST(MpscPermit, APermitStillSendsAfterCloseAndTheReceiverDrainsIt) {
+    auto [tx, rx] = weft::mpsc::channel<int>(2);
+    auto permit = tx.try_reserve();
+    ASSERT_TRUE(permit);
+    rx.close();
+    EXPECT_TRUE(tx.try_send(1).is_closed());
+    permit->send(7);
+    EXPECT_EQ(*rx.try_recv(), 7);
+    EXPECT_TRUE(rx.try_recv().is_disconnected());
+}
+
+TEST_P(MpscPermitTest, ARecvWaitingAfterCloseEndsWhenTheLastPermitIsDropped) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(2);
+        auto permit = tx.try_reserve();
+        EXPECT_TRUE(permit);
+        rx.close();
+        std::atomic<bool> ended{false};
+        auto h = weft::spawn([](weft::mpsc::Receiver<int>& rx, std::atomic<bool>& ended) -> Task<void> {
+            auto v = co_await rx.recv();
+            EXPECT_FALSE(v.has_value());
+            ended = true;
+        }(rx, ended));
+        co_await settle();
+        EXPECT_FALSE(ended.load());
+        permit.reset();
+        EXPECT_TRUE(co_await yield_until(ended));
+        co_await h;
+    }());
+}
+
+TEST_P(MpscPermitTest, ADroppedPermitGoesToTheFirstWaitingSenderAtOnce) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        auto permit = tx.try_reserve();
+        EXPECT_TRUE(permit);
+        std::atomic<bool> sent{false};
+        auto h = weft::spawn([](Sender<int> tx, std::atomic<bool>& sent) -> Task<void> {
+            auto r = co_await tx.send(5);
+            EXPECT_TRUE(r);
+            sent = true;
+        }(tx, sent));
+        co_await settle();
+        EXPECT_FALSE(sent.load());
+        permit.reset();  // the receiver reads nothing: the capacity goes straight to the waiter
+        EXPECT_TRUE(co_await yield_until(sent));
+        EXPECT_TRUE(tx.try_send(6).is_full());
+        auto v = co_await rx.recv();
+        EXPECT_EQ(v, 5);
+        co_await h;
+    }());
+}
+
+TEST_P(MpscPermitOneThreadTest, CapacityFreedWhileSendersWaitCannotBeTakenByANewcomer) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(1));
+        std::atomic<bool> sent{false};
+        auto h = weft::spawn([](Sender<int> tx, std::atomic<bool>& sent) -> Task<void> {
+            auto r = co_await tx.send(2);
+            EXPECT_TRUE(r);
+            sent = true;
+        }(tx, sent));
+        co_await settle();
+        EXPECT_FALSE(sent.load());
+        EXPECT_EQ(*rx.try_recv(), 1);  // frees one unit: handed to the waiter, which has not run yet
+        EXPECT_TRUE(tx.try_send(3).is_full());
+        EXPECT_FALSE(tx.try_reserve());
+        co_await h;
+        EXPECT_EQ(*rx.try_recv(), 2);
+        EXPECT_TRUE(tx.try_send(3));
+        EXPECT_EQ(*rx.try_recv(), 3);
+    }());
+}
+
+TEST_P(MpscPermitOneThreadTest, ACancelledWaiterPassesItsHandOffToTheNext) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(0));
+        auto first = weft::spawn([](Sender<int> tx) -> Task<void> { (void)co_await tx.send(1); }(tx));
+        co_await settle();
+        std::atomic<bool> second_sent{false};
+        auto second = weft::spawn([](Sender<int> tx, std::atomic<bool>& sent) -> Task<void> {
+            auto r = co_await tx.send(2);
+            EXPECT_TRUE(r);
+            sent = true;
+        }(tx, second_sent));
+        co_await settle();
+        EXPECT_EQ(*rx.try_recv(), 0);  // hands the capacity to `first`...
+        first.abort();                 // ...which is cancelled before it runs: it passes it on
+        EXPECT_TRUE(co_await weft::test::was_aborted(first));
+        EXPECT_TRUE(co_await yield_until(second_sent));
+        auto v = co_await rx.recv();
+        EXPECT_EQ(v, 2);
+        co_await second;
+    }());
+}
+
+TEST_P(MpscPermitTest, ReserveManyWaitsForAllItsCapacityAndGivesBackWhatIsNotUsed) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(3);
+        EXPECT_TRUE(tx.try_send(1));
+        EXPECT_TRUE(tx.try_send(2));
+        std::atomic<bool> reserved{false};
+        auto h = weft::spawn([](Sender<int> tx, std::atomic<bool>& reserved) -> Task<void> {
+            auto permits = co_await tx.reserve_many(3);
+            EXPECT_TRUE(permits.has_value());
+            if (!permits) co_return;
+            reserved = true;
+            EXPECT_EQ(permits->len(), 3u);
+            permits->next()->send(10);
+            permits->next()->send(11);
+            // the third goes back with the iterator
+        }(tx, reserved));
+        co_await settle();
+        EXPECT_FALSE(reserved.load());
+        EXPECT_EQ(*rx.try_recv(), 1);
+        co_await settle();
+        EXPECT_FALSE(reserved.load());  // two free of three: still waiting
+        EXPECT_EQ(*rx.try_recv(), 2);
+        EXPECT_TRUE(co_await yield_until(reserved));
+        co_await h;
+        EXPECT_EQ(*rx.try_recv(), 10);
+        EXPECT_EQ(*rx.try_recv(), 11);
+        EXPECT_EQ(tx.capacity(), 3u);
+    }());
+}
+
+TEST(MpscPermit, TryReserveManyIsAllOrNothingAndRefusesMoreThanTheCapacity) {
+    auto [tx, rx] = weft::mpsc::channel<int>(4);
+    ASSERT_TRUE(tx.try_send(1));
+    weft::TrySendError why{};
+    EXPECT_FALSE(tx.try_reserve_many(4, &why).has_value());
+    EXPECT_EQ(why, weft::TrySendError::full);
+    auto three = tx.try_reserve_many(3);
+    ASSERT_TRUE(three.has_value());
+    EXPECT_EQ(three->len(), 3u);
+    EXPECT_EQ(tx.capacity(), 0u);
+    auto none = tx.try_reserve_many(0);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_FALSE(none->next().has_value());
+    EXPECT_THROW((void)tx.try_reserve_many(5), std::invalid_argument);
+    three.reset();
+    EXPECT_EQ(tx.capacity(), 3u);
+    rx.close();
+    EXPECT_FALSE(tx.try_reserve_many(1, &why).has_value());
+    EXPECT_EQ(why, weft::TrySendError::closed);
+}
+
+TEST(MpscPermit, OwnedPermitsHandTheSenderBack) {
+    auto [tx, rx] = weft::mpsc::channel<int>(1);
+    auto owned = std::move(tx).try_reserve_owned();
+    ASSERT_TRUE(owned);
+    auto full = owned->release().try_reserve();  // release gives the sender back, capacity too
+    EXPECT_TRUE(full);
+    full.reset();
+    auto again = weft::mpsc::channel<int>(1);
+    auto permit = std::move(again.sender).try_reserve_owned();
+    ASSERT_TRUE(permit);
+    Sender<int> back = permit->send(4);
+    EXPECT_EQ(*again.receiver.try_recv(), 4);
+    auto refused = std::move(back).try_reserve_owned();
+    ASSERT_TRUE(refused);  // room again
+    Sender<int> s = refused->release();
+    EXPECT_TRUE(s.try_send(1));
+    auto failed = std::move(s).try_reserve_owned();
+    EXPECT_TRUE(failed.is_full());
+    Sender<int> returned = failed.into_sender();
+    EXPECT_TRUE(returned.try_send(2).is_full());
+}
+
+TEST_P(MpscPermitTest, ReserveOwnedWaitsAndTheSenderLivesInThePermit) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(1));
+        auto h = weft::spawn([](Sender<int> tx) -> Task<void> {
+            auto permit = co_await std::move(tx).reserve_owned();
+            EXPECT_TRUE(permit.has_value());
+            if (permit) (void)permit->send(2);
+        }(tx));
+        { auto gone = std::move(tx); }
+        co_await settle();
+        auto a = co_await rx.recv();
+        auto b = co_await rx.recv();
+        auto c = co_await rx.recv();  // every sender gone: the permit's sender was the last
+        EXPECT_EQ(a, 1);
+        EXPECT_EQ(b, 2);
+        EXPECT_FALSE(c.has_value());
+        co_await h;
+    }());
+}
+
+// Values are built before the co_await: g++ 12 miscompiles a braced temporary inside one (README).
+TEST_P(MpscPermitTest, SendTimeoutHandsTheValueBackOnTimeoutAndOnClose) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        using Vec = std::vector<int>;
+        auto [tx, rx] = weft::mpsc::channel<Vec>(1);
+        const Vec one(1, 1), two(2, 2), four(1, 4), five(1, 5);
+        EXPECT_TRUE(tx.try_send(one));
+        auto timed_out = co_await tx.send_timeout(two, 5ms);
+        EXPECT_TRUE(timed_out.is_timeout());
+        EXPECT_EQ(timed_out.take_value(), two);
+        auto first = co_await rx.recv();
+        EXPECT_EQ(first, one);
+        auto ok = co_await tx.send_timeout(four, 1s);
+        EXPECT_TRUE(ok);
+        rx.close();
+        auto v = co_await rx.recv();
+        EXPECT_EQ(v, four);
+        auto closed = co_await tx.send_timeout(five, 1s);
+        EXPECT_TRUE(closed.is_closed());
+        EXPECT_EQ(closed.take_value(), five);
+        EXPECT_EQ(tx.capacity(), 1u);  // the timed-out wait left nothing behind
+    }());
+}
+
+TEST(MpscPermit, AWeakSenderDoesNotKeepTheChannelOpen) {
+    auto [tx, rx] = weft::mpsc::channel<int>(2);
+    auto weak = tx.downgrade();
+    EXPECT_EQ(tx.strong_count(), 1u);
+    EXPECT_EQ(tx.weak_count(), 1u);
+    {
+        auto strong = weak.upgrade();
+        ASSERT_TRUE(strong.has_value());
+        EXPECT_EQ(weak.strong_count(), 2u);
+        EXPECT_TRUE(strong->try_send(1));
+    }
+    auto weak2 = weak;
+    EXPECT_EQ(tx.weak_count(), 2u);
+    { auto gone = std::move(tx); }
+    EXPECT_EQ(*rx.try_recv(), 1);
+    EXPECT_TRUE(rx.try_recv().is_disconnected());
+    EXPECT_FALSE(weak.upgrade().has_value());
+    EXPECT_EQ(weak2.strong_count(), 0u);
+}
+
+TEST(MpscPermit, APermitKeepsTheChannelOpenAndAWeakSenderCanUpgradeThen) {
+    auto [tx, rx] = weft::mpsc::channel<int>(2);
+    auto weak = tx.downgrade();
+    auto permit = tx.try_reserve();
+    ASSERT_TRUE(permit);
+    { auto gone = std::move(tx); }
+    EXPECT_TRUE(rx.try_recv().is_empty());
+    auto strong = weak.upgrade();
+    ASSERT_TRUE(strong.has_value());
+    permit.reset();
+    EXPECT_TRUE(strong->try_send(3));
+    EXPECT_EQ(*rx.try_recv(), 3);
+}
+
+TEST(MpscPermit, CapacityAboveTheLimitIsAnErrorWithAMessage) {
+    try {
+        (void)weft::mpsc::channel<int>((std::size_t{1} << 24) + 1);
+        FAIL() << "no exception";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos);
+    }
+}
+
+// A value whose move constructor throws when its number is `poisoned` (so moving other values,
+// such as the receiver taking earlier messages, never throws).
+struct ThrowOnMove {
+    static inline std::atomic<int> poisoned{-1};
+    int v = 0;
+    explicit ThrowOnMove(int v) : v(v) {}
+    ThrowOnMove(ThrowOnMove&& o) : v(o.v) {
+        if (o.v == poisoned.load()) throw std::runtime_error("move");
+    }
+    ThrowOnMove& operator=(ThrowOnMove&&) = default;
+};
+
+struct Poison {
+    explicit Poison(int v) { ThrowOnMove::poisoned = v; }
+    ~Poison() { ThrowOnMove::poisoned = -1; }
+};
+
+TEST(MpscThrowingMove, TrySendAndPermitSendPropagateAndTheChannelKeepsWorking) {
+    auto [tx, rx] = weft::mpsc::channel<ThrowOnMove>(2);
+    {
+        Poison poison(1);
+        EXPECT_THROW((void)tx.try_send(ThrowOnMove(1)), std::runtime_error);
+    }
+    auto permit = tx.try_reserve();
+    ASSERT_TRUE(permit);
+    {
+        Poison poison(2);
+        EXPECT_THROW(permit->send(ThrowOnMove(2)), std::runtime_error);  // the permit is used up
+    }
+    // Each failed send left a gap the receiver passes (finding nothing); that frees its capacity.
+    EXPECT_TRUE(rx.try_recv().is_empty());
+    EXPECT_TRUE(tx.try_send(ThrowOnMove(3)));
+    EXPECT_TRUE(tx.try_send(ThrowOnMove(4)));
+    auto a = rx.try_recv();
+    auto b = rx.try_recv();
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->v, 3);
+    EXPECT_EQ(b->v, 4);
+    EXPECT_TRUE(rx.try_recv().is_empty());
+}
+
+TEST(MpscThrowingMove, BlockingSendPropagatesAndTheChannelKeepsWorking) {
+    auto [tx, rx] = weft::mpsc::channel<ThrowOnMove>(1);
+    {
+        Poison poison(1);
+        EXPECT_THROW((void)tx.blocking_send(ThrowOnMove(1)), std::runtime_error);
+    }
+    EXPECT_TRUE(rx.try_recv().is_empty());  // passes the gap the failed send left
+    EXPECT_TRUE(tx.blocking_send(ThrowOnMove(2)));
+    auto v = rx.blocking_recv();
+    ASSERT_TRUE(v.has_value());
+    EXPECT_EQ(v->v, 2);
+}
+
+TEST_P(MpscPermitTest, AwaitedSendsPropagateAThrowingMoveAfterWaitingAndTheChannelKeepsWorking) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<ThrowOnMove>(1);
+        EXPECT_TRUE(tx.try_send(ThrowOnMove(1)));
+        std::atomic<bool> threw{false};
+        auto h = weft::spawn([](Sender<ThrowOnMove> tx, std::atomic<bool>& threw) -> Task<void> {
+            auto send = tx.send(ThrowOnMove(2));  // built unpoisoned; the move into the channel throws
+            ThrowOnMove::poisoned = 2;
+            try {
+                (void)co_await send;
+            } catch (const std::runtime_error&) {
+                threw = true;
+            }
+            ThrowOnMove::poisoned = -1;
+        }(tx, threw));
+        co_await settle();
+        auto first = co_await rx.recv();  // hands the capacity to the waiting send, which throws
+        EXPECT_EQ(first->v, 1);
+        co_await h;
+        EXPECT_TRUE(threw.load());
+        EXPECT_TRUE(rx.try_recv().is_empty());  // passes the gap the failed send left
+        auto r = co_await tx.send(ThrowOnMove(3));
+        EXPECT_TRUE(r);
+        auto next = co_await rx.recv();
+        EXPECT_EQ(next->v, 3);
+    }());
+}
+
+TEST_P(MpscPermitTest, ManySendersPermitsAndCancellationsLoseNothing) {
+    auto rt = make_runtime();
+    const long total = rt->block_on([]() -> Task<long> {
+        auto [tx, rx] = weft::mpsc::channel<int>(4);
+        constexpr int kSenders = 6, kEach = weft::test::kSanitized ? 200 : 2000;
+        std::vector<weft::JoinHandle<void>> hs;
+        for (int s = 0; s < kSenders; ++s)
+            hs.push_back(weft::spawn([](Sender<int> tx, int s) -> Task<void> {
+                for (int i = 0; i < kEach; ++i) {
+                    if (i % 3 == 0) {
+                        auto p = co_await tx.reserve();
+                        if (i % 2 == 0) { p.reset(); p = co_await tx.reserve(); }  // one dropped unused
+                        if (p) p->send(1);
+                    } else if (i % 3 == 1) {
+                        auto many = co_await tx.reserve_many(2);
+                        if (many) many->next()->send(1);  // the second goes back unused
+                    } else {
+                        (void)co_await tx.send(1);
+                    }
+                }
+                (void)s;
+            }(tx, s)));
+        { auto ours = std::move(tx); }
+        long sum = 0;
+        while (auto v = co_await rx.recv()) sum += *v;
+        for (auto& h : hs) co_await h;
+        co_return sum;
+    }());
+    EXPECT_EQ(total, 6L * (weft::test::kSanitized ? 200 : 2000));
+}
+
+WEFT_INSTANTIATE_ALL_RUNTIMES(MpscPermitTest);
+WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(MpscPermitOneThreadTest);
+
+}  // namespace
