@@ -411,12 +411,11 @@ public:
     /// Ok (sent now), or closed with the value handed back. Throws what T's move constructor
     /// throws; the channel keeps working.
     SendResult<T> await_resume() {
-        switch (this->take_status()) {
-            case AcquireStatus::kClaimed: this->ch_->publish(this->position(), std::move(value_)); return SendResult<T>();
-            case AcquireStatus::kPermits: this->ch_->send_with_permit(std::move(value_)); return SendResult<T>();
-            default: break;
-        }
-        return SendResult<T>(SendError::closed, std::move(value_));
+        const AcquireStatus status = this->take_status();
+        if (status == AcquireStatus::kClaimed) this->ch_->publish(this->position(), std::move(value_));
+        else if (status == AcquireStatus::kPermits) this->ch_->send_with_permit(std::move(value_));
+        else return SendResult<T>(SendError::closed, std::move(value_));
+        return SendResult<T>();
     }
 
 private:

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +18,18 @@
 
 #include "support/runtimes.hpp"
 #include "support/task_helpers.hpp"
+
+// Allocation can be made to fail on one thread, to show teardown never allocates.
+namespace {
+thread_local bool fail_allocations = false;
+}
+void* operator new(std::size_t n) {
+    if (fail_allocations) throw std::bad_alloc();
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -448,6 +462,38 @@ TEST_P(MpscPermitTest, ManySendersPermitsAndCancellationsLoseNothing) {
         co_return sum;
     }());
     EXPECT_EQ(total, 6L * (weft::test::kSanitized ? 200 : 2000));
+}
+
+TEST_P(MpscPermitOneThreadTest, ALoopOnClosedOfAClosedChannelStillLetsOtherTasksRun) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        rx.close();
+        std::atomic<bool> ran{false};
+        auto h = weft::test::spawn_that_sets(ran);
+        for (int i = 0; i < 1000 && !ran.load(); ++i) co_await tx.closed();  // ready at once every time
+        EXPECT_TRUE(ran.load());
+        co_await h;
+    }());
+}
+
+TEST(MpscTeardown, DroppingTheReceiverWakesWaitingSendersWithoutAllocating) {
+    auto [tx, rx] = weft::mpsc::channel<int>(1);
+    ASSERT_TRUE(tx.try_send(0));
+    constexpr int kWaiters = 40;  // more than the wake batch holds inline
+    std::atomic<int> closed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kWaiters; ++i)
+        threads.emplace_back([&closed, tx = tx, i]() mutable {
+            auto r = tx.blocking_send(i);
+            if (r.is_closed()) closed.fetch_add(1);
+        });
+    std::this_thread::sleep_for(50ms);  // let them queue (the test holds either way)
+    fail_allocations = true;
+    { auto gone = std::move(rx); }  // close, wake every waiter, destroy the buffered value
+    fail_allocations = false;
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(closed.load(), kWaiters);
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(MpscPermitTest);
