@@ -21,7 +21,9 @@
 
 // Allocation can be made to fail on one thread, to show teardown never allocates. (g++ cannot
 // tell that this operator delete pairs with this operator new, both on malloc.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 namespace {
 thread_local bool fail_allocations = false;
 }
