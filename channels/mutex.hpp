@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "semaphore.hpp"
+#include <weft/runtime/detail/context.hpp>
 
 namespace weft {
 
@@ -57,8 +58,8 @@ private:
 ///
 /// Built on Semaphore(1), so it inherits its properties: tasks get the lock strictly in the order
 /// they started waiting (an unlock hands the lock straight to the head of the line; a newcomer
-/// cannot barge in), and a cancelled lock() (its task aborted) leaves the line, and passes the
-/// lock on if it had just been handed it.
+/// cannot barge in), and a cancelled lock() (its task aborted, a timeout or select lost) leaves the
+/// line, and passes the lock on if it had just been handed it.
 ///
 /// When to use it rather than std::mutex: when the lock must be held across a co_await. For a
 /// short critical section with no suspension inside, std::mutex is cheaper (see bench/sync_bench).
@@ -77,20 +78,31 @@ public:
     Mutex(const Mutex&) = delete;
     Mutex& operator=(const Mutex&) = delete;
 
-    /// The awaitable lock() returns. Not movable. It wraps a Semaphore::AcquireAwaiter but is not
-    /// itself a leaf awaitable: select() and timeout() do not accept it (bound a task that locks
-    /// with timeout() instead).
-    class WEFT_MUST_AWAIT LockAwaiter {
+    /// The awaitable lock() returns. Not movable: it may sit in the line.
+    ///
+    /// A leaf awaitable wrapping a Semaphore::AcquireAwaiter (the worker, or select() and
+    /// timeout(), poll the acquire through it), so `co_await weft::timeout(d, m.lock())` yields a
+    /// TimeoutResult holding the guard, or timed out, and select() takes it as a branch. Destroyed
+    /// before handing out its guard (its task aborted, a timeout or select lost), it leaves the
+    /// line, and passes the lock on if it had just been handed it: no waiter stays behind and no
+    /// unlock is lost.
+    class WEFT_MUST_AWAIT LockAwaiter final : public detail::Pollable {
     public:
         /// Made by Mutex::lock().
         explicit LockAwaiter(Mutex* m) : acquire_(m->sem_.acquire(1)), mutex_(m) {}
-        /// Spends one unit of the task's cooperative budget and takes the lock if it is free and
-        /// nobody waits.
+        /// Spends one unit of the task's cooperative budget (so a loop that always finds the lock
+        /// free still lets other tasks run) and takes the lock if it is free and nobody waits.
         bool await_ready() noexcept { return acquire_.await_ready(); }
         /// Joins the line (or yields, with the budget spent); false (do not suspend) if the lock
         /// came meanwhile.
         /// @throws std::logic_error outside a task run by a weft runtime.
-        bool await_suspend(std::coroutine_handle<> h) { return acquire_.await_suspend(h); }
+        bool await_suspend(std::coroutine_handle<> h) {
+            if (!acquire_.await_suspend(h)) return false;
+            detail::set_pending_poll(this);  // in place of the acquire's own registration: we poll it
+            return true;
+        }
+        /// Called by the worker (or by select/timeout) after a wake: true once the lock is held.
+        bool poll_ready() noexcept override { return static_cast<detail::Pollable&>(acquire_).poll_ready(); }
         /// The guard; the lock is now held.
         MutexGuard<T> await_resume() noexcept {
             // The semaphore is never closed, so the acquire always yields a permit.
@@ -107,8 +119,10 @@ public:
     /// Suspends only when the mutex is held or others wait (or to yield, when the task's
     /// cooperative budget is spent). Never fails.
     ///
-    /// Cancellation-safe: a pending lock() destroyed with its task leaves the line, and passes the
-    /// lock on if it had just been handed it. Await inside a task run by a weft runtime.
+    /// Cancellation-safe: a pending lock() destroyed (its task aborted, a timeout or select lost)
+    /// leaves the line, and passes the lock on if it had just been handed it. A leaf awaitable:
+    /// `co_await weft::timeout(d, m.lock())` and `weft::select(m.lock(), ...)` work. Await inside a
+    /// task run by a weft runtime.
     LockAwaiter lock() { return LockAwaiter(this); }
 
     /// The lock now if it is free and nobody is waiting for it; otherwise empty. Never suspends;

@@ -21,6 +21,7 @@ class WaiterList {
 public:
     bool empty() const noexcept { return head_ == nullptr; }
     Waiter* front() const noexcept { return head_; }
+    Waiter* back() const noexcept { return tail_; }
 
     void push_back(Waiter& w) noexcept {
         w.next = nullptr;

@@ -1,26 +1,34 @@
-// Mutex<T>: exclusive access across suspension points, FIFO hand-over, and cancelled lock() calls.
+// Mutex<T>: exclusive access across suspension points, FIFO hand-over, cancelled lock() calls, and
+// lock() under timeout and select.
 //
 // Tests that depend on which task reached its wait first run on the single-threaded flavours
 // (MutexOrder); the rest run on every flavour.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <weft/channels/mutex.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/select.hpp>
+#include <weft/runtime/time.hpp>
+#include <weft/runtime/timeout.hpp>
 
 #include "support/runtimes.hpp"
 #include "support/task_helpers.hpp"
 
 namespace {
 
+using namespace std::chrono_literals;
 using weft::JoinHandle;
 using weft::Mutex;
 using weft::MutexGuard;
 using weft::Task;
 using weft::test::settle;
+using weft::test::spawn_that_sets;
 using weft::test::was_aborted;
 
 class MutexTest : public weft::test::AllRuntimes {};
@@ -158,6 +166,84 @@ TEST_P(MutexOrder, ALockHandedToATaskAbortedBeforeItRanIsPassedOn) {
         co_await behind;
         EXPECT_EQ(*co_await m.lock(), 2);
         EXPECT_FALSE(m.is_locked());
+    }());
+}
+
+TEST_P(MutexTest, TimeoutOnAFreeLockYieldsTheGuard) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        Mutex<int> m(1);
+        auto r = co_await weft::timeout(1h, m.lock());  // TimeoutResult<MutexGuard<int>>
+        CO_ASSERT_TRUE(!r.timed_out());
+        **r = 2;
+        EXPECT_TRUE(m.is_locked());
+        r = {};  // a timed-out result: drops the guard
+        EXPECT_FALSE(m.is_locked());
+        EXPECT_EQ(*co_await m.lock(), 2);
+    }());
+}
+
+// A lock wait that times out while another task holds the lock leaves the line: the unlock goes to
+// the next waiter, and nothing stays behind.
+TEST_P(MutexTest, ALockThatTimedOutLeavesTheLineAndTheUnlockGoesToTheNextWaiter) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        Mutex<int> m(0);
+        auto held = co_await m.lock();
+        JoinHandle<bool> timed_out = weft::spawn([](Mutex<int>& m) -> Task<bool> {
+            auto r = co_await weft::timeout(20ms, m.lock());
+            if (!r.timed_out()) **r = -1;
+            co_return r.timed_out();
+        }(m));
+        co_await settle();  // it queues first (exactly so on one thread)
+        JoinHandle<void> next = weft::spawn([](Mutex<int>& m) -> Task<void> { *co_await m.lock() = 2; }(m));
+        EXPECT_TRUE(co_await timed_out);  // the lock was held throughout
+        { auto unlock = std::move(held); }
+        co_await next;
+        EXPECT_FALSE(m.is_locked());
+        auto again = m.try_lock();  // nobody left in line
+        CO_ASSERT_TRUE(again.has_value());
+        EXPECT_EQ(**again, 2);
+    }());
+}
+
+TEST_P(MutexTest, SelectOverLockTakesTheLockOrLetsTheOtherBranchWinWithoutKeepingAPlace) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        Mutex<int> m(0);
+        {
+            auto s = co_await weft::select(m.lock(), weft::sleep(1h));
+            CO_ASSERT_TRUE(s.index() == 0);  // free: the lock wins at once
+            *std::get<0>(s) = 1;
+        }
+        auto held = co_await m.lock();
+        {
+            auto s = co_await weft::select(m.lock(), weft::sleep(1ms));
+            EXPECT_EQ(s.index(), 1u);  // held: the sleep wins, the lock wait leaves the line
+        }
+        JoinHandle<int> waiter = weft::spawn([](Mutex<int>& m) -> Task<int> {
+            auto s = co_await weft::select(m.lock(), weft::sleep(1h));
+            if (s.index() != 0) co_return -1;
+            co_return *std::get<0>(s);
+        }(m));
+        co_await settle();
+        *held = 5;
+        { auto unlock = std::move(held); }  // hands the lock to the waiting select
+        EXPECT_EQ(co_await waiter, 5);
+        EXPECT_TRUE(m.try_lock().has_value());
+    }());
+}
+
+TEST_P(MutexTest, ATaskThatAlwaysFindsTheLockFreeStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        Mutex<int> m(0);
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = spawn_that_sets(other_ran);
+        // Never suspends for want of the lock; the cooperative budget must still let `other` run.
+        for (int i = 0; i < 100'000 && !other_ran; ++i) ++*co_await m.lock();
+        EXPECT_TRUE(other_ran);
+        co_await other;
     }());
 }
 
