@@ -107,9 +107,10 @@ private:
         arrived_ = 0;
         while (detail::Waiter* w = waiters_.front()) {
             waiters_.remove(*w);
-            batch.push(std::move(w->waker));
+            Waker waker = std::move(w->waker);  // moved out before the node may go
             // release: our last touch of the node, and everything the arrivals did, to the waiter.
             w->state.store(detail::Waiter::State::kNotified, std::memory_order_release);
+            batch.push(std::move(waker));  // after the mark: a wake past the batch's size is immediate
         }
         // release: pairs with the acquire load of a waiter that checks before queueing.
         generation_.store(generation + 1, std::memory_order_release);

@@ -76,9 +76,10 @@ public:
         std::lock_guard lock(lock_);
         while (Waiter* w = list_.front()) {
             list_.remove(*w);
-            batch.push(std::move(w->waker));
+            Waker waker = std::move(w->waker);  // moved out before the node may go
             // release: the waiter may destroy the node once it sees this (see above).
             w->state.store(Waiter::State::kNotified, std::memory_order_release);
+            batch.push(std::move(waker));  // after the mark: a wake past the batch's size is immediate
         }
         count_.store(0, std::memory_order_relaxed);  // every count change happens under the lock
     }  // the lock is released first (declared last), then the batch wakes
