@@ -244,7 +244,7 @@ TEST(OneshotChannel, AThrowingMoveInSendPropagatesAndTheReceiverSeesTheSenderDro
         EXPECT_THROW((void)tx2.send(Throwing(7)), MoveFailed);
     }
     auto r = rx2.try_recv();
-    EXPECT_TRUE(r.is_disconnected());  // not "empty" for ever: the sender is used up, as dropped
+    ASSERT_TRUE(r.is_disconnected());  // not "empty" for ever: the sender is used up, as dropped
     EXPECT_THROW(rx2.blocking_recv(), RecvError);
     EXPECT_TRUE(rx2.is_terminated());
     EXPECT_THROW((void)tx2.send(Throwing(8)), std::logic_error);  // used up
@@ -281,7 +281,9 @@ TEST_P(OneshotTest, AThrowingMoveInSendWakesAWaitingReceiverWithRecvError) {
             ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
             EXPECT_THROW((void)tx.send(Throwing(1)), MoveFailed);
         }
-        EXPECT_TRUE(co_await receiver);  // woken, not stranded
+        for (int i = 0; i < 10'000 && !receiver.is_finished(); ++i) co_await weft::yield_now();
+        CO_ASSERT_TRUE(receiver.is_finished());  // woken, not stranded
+        EXPECT_TRUE(co_await receiver);
     }());
 }
 
