@@ -255,7 +255,9 @@ public:
         void await_resume() const noexcept {}
 
     private:
+        /// @cond
         friend detail::BudgetedLeaf<ClosedAwaiter>;
+        /// @endcond
         bool try_now() const noexcept { return state_->load() & State::kRxClosed; }
         // True if the task must suspend (the waker is installed before the receiver closed).
         bool wait(const Waker& waker) noexcept {
@@ -327,7 +329,9 @@ public:
         T await_resume() { return rx_.take(); }
 
     private:
+        /// @cond
         friend detail::BudgetedLeaf<Awaiter>;
+        /// @endcond
         bool try_now() const noexcept { return rx_.state_->load() & kFinal; }
         // True if the task must suspend (the waker is installed before anything final happened).
         bool wait(const Waker& waker) noexcept { return rx_.state_->set_waker(waker, State::kRxWaker, kFinal); }

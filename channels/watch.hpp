@@ -538,7 +538,9 @@ public:
     /// run by a weft runtime; the receiver and `pred` must stay in place while it waits.
     /// @throws std::logic_error on a moved-from receiver.
     template <class Pred>
-    WaitFor<std::decay_t<Pred>> wait_for(Pred&& pred);
+    WaitFor<std::decay_t<Pred>> wait_for(Pred&& pred) {
+        return WaitFor<std::decay_t<Pred>>(this, std::forward<Pred>(pred));
+    }
 
     /// True once every sender is gone.
     /// @throws std::logic_error on a moved-from receiver.
@@ -711,12 +713,6 @@ private:
     bool changed_ = false;  // that value was newer than what the receiver had seen
     std::exception_ptr error_;
 };
-
-template <class T>
-template <class Pred>
-typename Receiver<T>::template WaitFor<std::decay_t<Pred>> Receiver<T>::wait_for(Pred&& pred) {
-    return WaitFor<std::decay_t<Pred>>(this, std::forward<Pred>(pred));
-}
 
 /// The awaitable Sender::closed() returns. Not copyable or movable: it may sit in the waiter list.
 ///
