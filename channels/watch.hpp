@@ -57,11 +57,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
-
-#include <optional>
 
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
