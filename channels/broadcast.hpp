@@ -9,6 +9,9 @@
 /// tx.send(event);                                  // -> SendResult: receivers reached, or none
 /// auto r = co_await rx.recv();                     // a value, lagged(n), or closed
 /// if (r) use(*r); else if (r.is_lagged()) skip(r.lagged_by()); else /* closed */ break;
+/// auto weak = tx.downgrade();                      // does not keep the channel open
+/// if (auto again = weak.upgrade()) (void)again->send(event);
+/// co_await tx.closed();                            // every receiver gone
 /// @endcode
 ///
 /// Semantics follow Tokio's broadcast. The channel keeps the last `capacity` values. Senders never
@@ -19,6 +22,13 @@
 /// when it was sent has read it, skipped it (lagged past it), or gone away. Each receiver gets its
 /// own copy, so T must be copyable. `send` fails, handing the value back, while there are no
 /// receivers.
+///
+/// Throwing copies and moves (weft's addition: Rust moves cannot fail). A send whose move of the
+/// value into the ring throws propagates the exception and sends nothing; the value it was about to
+/// overwrite is gone too (the slot was cleared first: keeping both would need a second slot), and
+/// the receivers still due for that one are told they lagged by 1. A receiver whose copy of a value
+/// throws gets the exception from its recv or try_recv and has moved past that value: its next
+/// recv yields the one after.
 ///
 /// Cancellation: a recv takes a value only when it completes, so destroying a pending recv (its
 /// task aborted, a timeout or select won) loses nothing and leaves no waiter behind.
@@ -53,6 +63,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include <weft/runtime/detail/must_await.hpp>
 #include <weft/runtime/waker.hpp>
 #include "broadcast_errors.hpp"
 #include "detail/broadcast_ring.hpp"
@@ -62,6 +73,8 @@ namespace weft::broadcast {
 
 template <class T>
 class Sender;
+template <class T>
+class WeakSender;
 template <class T>
 class Receiver;
 
@@ -132,10 +145,39 @@ public:
     /// True if both send into the same channel.
     bool same_channel(const Sender& other) const noexcept { return shared_ == other.shared_; }
 
+    /// How many values are queued (a snapshot): sent and not yet read by every receiver that was
+    /// subscribed when it was sent, nor overwritten by later sends. At most the capacity. As
+    /// Tokio's Sender::len. Takes the tail lock and looks at O(log capacity) slots.
+    /// @throws std::logic_error on a moved-from sender.
+    std::size_t len() const { return shared()->len(); }
+    /// True if len() is 0.
+    /// @throws std::logic_error on a moved-from sender.
+    bool is_empty() const { return len() == 0; }
+
+    class WEFT_MUST_AWAIT ClosedAwaiter;
+    /// `co_await tx.closed()`: completes once every receiver is gone (at once if none is left, or
+    /// after a yield when the task's cooperative budget is spent). A later subscribe() reopens
+    /// nothing for this await: it has completed. Cancellation-safe (it takes nothing). Await
+    /// inside a task run by a weft runtime; the sender must outlive the await.
+    /// @throws std::logic_error on a moved-from sender.
+    ClosedAwaiter closed() const;
+
+    /// A weak sender on the same channel: it does not keep the channel open, and upgrade()s to a
+    /// Sender while some Sender still exists.
+    /// @throws std::logic_error on a moved-from sender.
+    WeakSender<T> downgrade() const;
+    /// How many Senders exist now, this one included (a snapshot).
+    /// @throws std::logic_error on a moved-from sender.
+    std::size_t strong_count() const { return shared()->sender_count(); }
+    /// How many WeakSenders exist now (a snapshot).
+    /// @throws std::logic_error on a moved-from sender.
+    std::size_t weak_count() const { return shared()->weak_count(); }
+
 private:
     /// @cond
     template <class U>
     friend Channel<U> channel(std::size_t);
+    friend class WeakSender<T>;
     /// @endcond
     explicit Sender(detail::Shared<T>* shared) noexcept : shared_(shared) {}
     detail::Shared<T>* shared() const {
@@ -183,13 +225,14 @@ public:
     /// Cancellation-safe: the value is taken only when the recv completes, so abandoning it (task
     /// aborted, timeout or select lost) loses nothing. Await inside a task run by a weft runtime;
     /// the receiver must stay in place (not moved or destroyed) while the recv is pending.
-    /// Throws whatever T's copy constructor throws, from the co_await (the value stays unread).
+    /// Throws whatever T's copy constructor throws, from the co_await; the receiver has then moved
+    /// past that value (the next recv yields the one after).
     /// @throws std::logic_error on a moved-from receiver.
     RecvAwaiter recv();
 
     /// Like recv without waiting: a value, TryRecvError::empty (senders remain), lagged, or
     /// closed. From any thread.
-    /// Throws whatever T's copy constructor throws (the value stays unread).
+    /// Throws whatever T's copy constructor throws (the receiver has moved past that value).
     /// @throws std::logic_error on a moved-from receiver.
     TryRecvResult<T> try_recv() {
         std::optional<T> out;
@@ -258,7 +301,8 @@ public:
     ~RecvAwaiter() { shared_->rx_waiters().remove(node_); }
 
     /// The outcome: a value, lagged, or closed.
-    /// Throws whatever T's copy constructor threw while the task was suspended.
+    /// Throws whatever T's copy constructor threw while the task was suspended (the receiver has
+    /// moved past that value).
     RecvResult<T> await_resume() {
         if (error_) std::rethrow_exception(error_);
         return std::move(*result_);
@@ -302,6 +346,83 @@ private:
 template <class T>
 typename Receiver<T>::RecvAwaiter Receiver<T>::recv() {
     return RecvAwaiter(this);
+}
+
+/// The awaitable Sender::closed() returns. Not movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and check the receiver count, else queue the task's waker: a loop on closed() of a channel with
+/// no receivers yields to the other tasks once the budget is spent. A leaf awaitable: select() and
+/// timeout() accept it. Destroying it before it completes leaves the wait.
+template <class T>
+class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::BudgetedWait<ClosedAwaiter> {
+public:
+    /// Made by Sender::closed().
+    explicit ClosedAwaiter(detail::Shared<T>* shared) noexcept : shared_(shared) {}
+    /// Leaves the wait list if still queued.
+    ~ClosedAwaiter() { shared_->rx_gone_waiters().remove(node_); }
+    /// Yields nothing.
+    void await_resume() const noexcept {}
+
+private:
+    friend weft::detail::BudgetedWait<ClosedAwaiter>;
+    bool try_now() const noexcept { return shared_->receiver_count() == 0; }
+    // True if the task must suspend (queued before the last receiver went).
+    bool wait(const Waker& waker) noexcept { return shared_->wait_receivers_gone(node_, waker); }
+
+    detail::Shared<T>* shared_;
+    weft::detail::Waiter node_;
+};
+
+template <class T>
+typename Sender<T>::ClosedAwaiter Sender<T>::closed() const {
+    return ClosedAwaiter(shared());
+}
+
+/// A sender that does not keep the channel open: while any Sender exists, upgrade() makes another;
+/// once the last Sender is gone (the channel closed), upgrade() yields nothing, for ever. As
+/// Tokio's broadcast::WeakSender. Copyable; every member may be called from any thread.
+template <class T>
+class WeakSender {
+public:
+    /// Another weak sender on the same channel (a moved-from one copies as moved-from).
+    WeakSender(const WeakSender& other) noexcept : shared_(other.shared_) {
+        if (shared_) shared_->add_weak();
+    }
+    /// Takes `other`'s place; `other` becomes moved-from.
+    WeakSender(WeakSender&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)) {}
+    /// Drops this weak sender (as the destructor does) and takes `other`'s channel.
+    WeakSender& operator=(WeakSender other) noexcept {
+        std::swap(shared_, other.shared_);
+        return *this;
+    }
+    /// Drops this weak sender (it never closes the channel).
+    ~WeakSender() {
+        if (shared_) shared_->drop_weak();
+    }
+
+    /// A Sender on the same channel if one still exists; empty once the channel closed (or on a
+    /// moved-from weak sender).
+    std::optional<Sender<T>> upgrade() const noexcept {
+        if (!shared_ || !shared_->try_add_sender()) return std::nullopt;
+        shared_->add_ref();
+        return Sender<T>(shared_);
+    }
+    /// How many Senders exist now (a snapshot); 0 on a moved-from weak sender.
+    std::size_t strong_count() const noexcept { return shared_ ? shared_->sender_count() : 0; }
+    /// How many WeakSenders exist now, this one included (a snapshot); 0 on a moved-from one.
+    std::size_t weak_count() const noexcept { return shared_ ? shared_->weak_count() : 0; }
+
+private:
+    friend class Sender<T>;
+    explicit WeakSender(detail::Shared<T>* shared) noexcept : shared_(shared) { shared_->add_weak(); }
+
+    detail::Shared<T>* shared_;
+};
+
+template <class T>
+WeakSender<T> Sender<T>::downgrade() const {
+    return WeakSender<T>(shared());
 }
 
 template <class T>

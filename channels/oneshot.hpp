@@ -30,6 +30,7 @@
 #include <weft/runtime/detail/scheduler.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
 #include <weft/runtime/waker.hpp>
+#include <weft/runtime/detail/coop.hpp>
 #include "detail/ensure_not_worker.hpp"
 #include "errors.hpp"
 
@@ -84,7 +85,9 @@ public:
     std::uint32_t load() const noexcept { return state_.load(std::memory_order_acquire); }
 
     // Sender: stores the value and publishes it. Returns false if the receiver closed first; the
-    // value then stays in value() for the sender to take back (no assignment needed of T).
+    // value then stays in value() for the sender to take back (no assignment needed of T). If T's
+    // move constructor throws, nothing is published (value() stays empty) and the exception
+    // propagates: the caller then drops the sender as unsent.
     bool send(T&& value) {
         value_.emplace(std::move(value));
         std::uint32_t prev = state_.load(std::memory_order_relaxed);
@@ -142,6 +145,44 @@ private:
     Waker tx_waker_;
 };
 
+// The awaiters' skeleton: as channels/detail/budgeted_wait.hpp (one unit of the cooperative budget
+// per await; with none left, a yield before trying), but movable, because timeout() and select()
+// move the receiver's awaiter out of its operator co_await. That is safe here: a waker slot in the
+// shared state is all a wait registers, so nothing points at the awaiter.
+// Derived provides try_now() (true if complete) and wait(const Waker&) (true if it must suspend).
+template <class Derived>
+class BudgetedLeaf : public weft::detail::Pollable {
+public:
+    bool await_ready() noexcept {
+        if (!weft::detail::coop::try_consume()) {
+            must_yield_ = true;
+            return false;
+        }
+        return self().try_now();
+    }
+    bool await_suspend(std::coroutine_handle<>) {
+        if (must_yield_) weft::detail::coop::request_yield();
+        else if (!self().wait(weft::detail::current_task_waker())) return false;
+        weft::detail::set_pending_poll(this);
+        return true;
+    }
+    // After a yield: what was skipped (try, then install the waker). After a wake: the waker is
+    // installed already; only an event wakes it, so a look at the state is enough.
+    bool poll_ready() noexcept final {
+        if (std::exchange(must_yield_, false))
+            return self().try_now() || !self().wait(weft::detail::current_task_waker());
+        return self().try_now();
+    }
+
+protected:
+    BudgetedLeaf() = default;
+    ~BudgetedLeaf() = default;
+
+private:
+    Derived& self() noexcept { return static_cast<Derived&>(*this); }
+    bool must_yield_ = false;
+};
+
 }  // namespace detail
 
 /// The sending end: sends one value. Move-only. Its members may be called from any thread
@@ -168,20 +209,30 @@ public:
 
     /// Sends the value and wakes the receiver; the sender is used up either way. Fails, handing
     /// the value back, if the receiver is gone or closed. Never waits.
-    /// Throws whatever T's move constructor throws.
+    /// Throws whatever T's move constructor throws; the sender is then used up as if dropped
+    /// unsent (the receiver's await throws RecvError, try_recv reports disconnected).
     /// @throws std::logic_error on a used (or moved-from) sender.
     SendResult<T> send(T value) {
         if (!state_) throw std::logic_error("weft: oneshot::Sender used twice");
         State* state = std::exchange(state_, nullptr);
+        // Whatever happens below, this sender is used up: if T's move throws, the receiver sees
+        // the sender dropped unsent (RecvError) rather than waiting for ever.
+        struct DropUnsent {
+            State* state;
+            ~DropUnsent() {
+                if (state) {
+                    state->value().reset();
+                    state->drop_sender_unsent();
+                    state->drop_ref();
+                }
+            }
+        } unsent{state};
         if (state->send(std::move(value))) {
+            unsent.state = nullptr;
             state->drop_ref();
             return {};
         }
-        SendResult<T> refused(SendError::closed, std::move(*state->value()));
-        state->value().reset();
-        state->drop_sender_unsent();
-        state->drop_ref();
-        return refused;
+        return SendResult<T>(SendError::closed, std::move(*state->value()));  // then DropUnsent
     }
 
     /// True once the receiver is gone or closed: the value would not be delivered. False on a
@@ -189,28 +240,30 @@ public:
     bool is_closed() const noexcept { return state_ && (state_->load() & State::kRxClosed); }
 
     /// The awaitable closed() returns. A leaf awaitable: select() and timeout() accept it.
-    class WEFT_MUST_AWAIT ClosedAwaiter final : public weft::detail::Pollable {
+    ///
+    /// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative
+    /// budget and check the receiver, else install the task's waker: a loop on closed() of a
+    /// closed channel yields to the other tasks once the budget is spent.
+    class WEFT_MUST_AWAIT ClosedAwaiter final : public detail::BudgetedLeaf<ClosedAwaiter> {
     public:
         /// Made by Sender::closed().
         /// @throws std::logic_error on a used sender.
         explicit ClosedAwaiter(State* state) : state_(state) {
             if (!state_) throw std::logic_error("weft: closed() on a used oneshot::Sender");
         }
-        /// True if the receiver is already gone or closed.
-        bool await_ready() const noexcept { return state_->load() & State::kRxClosed; }
-        /// Installs the task's waker; false (do not suspend) if the receiver closed meanwhile.
-        /// @throws std::logic_error outside a task run by a weft runtime.
-        bool await_suspend(std::coroutine_handle<>) {
-            if (!state_->set_waker(weft::detail::current_task_waker(), State::kTxWaker, State::kRxClosed)) return false;
-            weft::detail::set_pending_poll(this);
-            return true;
-        }
-        /// Called by the worker before resuming the task: true once the receiver is closed.
-        bool poll_ready() noexcept override { return await_ready(); }
         /// Yields nothing.
         void await_resume() const noexcept {}
 
     private:
+        /// @cond
+        friend detail::BudgetedLeaf<ClosedAwaiter>;
+        /// @endcond
+        bool try_now() const noexcept { return state_->load() & State::kRxClosed; }
+        // True if the task must suspend (the waker is installed before the receiver closed).
+        bool wait(const Waker& waker) noexcept {
+            return state_->set_waker(waker, State::kTxWaker, State::kRxClosed);
+        }
+
         State* state_;
     };
     /// `co_await tx.closed()`: completes when the receiver is gone or closed (at once if it
@@ -244,12 +297,14 @@ class Receiver {
 
 public:
     /// Takes `other`'s place; `other` becomes moved-from.
-    Receiver(Receiver&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    Receiver(Receiver&& other) noexcept
+        : state_(std::exchange(other.state_, nullptr)), terminated_(other.terminated_) {}
     /// Drops this receiver (as the destructor does) and takes `other`'s place.
     Receiver& operator=(Receiver&& other) noexcept {
         if (this != &other) {
             release();
             state_ = std::exchange(other.state_, nullptr);
+            terminated_ = other.terminated_;
         }
         return *this;
     }
@@ -260,29 +315,27 @@ public:
 
     /// The awaitable `co_await rx` uses. A leaf awaitable: select() and timeout() accept the
     /// Receiver itself.
-    class WEFT_MUST_AWAIT Awaiter final : public weft::detail::Pollable {
+    ///
+    /// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative
+    /// budget and check for the value (or the drop, or the close), else install the task's waker.
+    class WEFT_MUST_AWAIT Awaiter final : public detail::BudgetedLeaf<Awaiter> {
     public:
         /// Refers to `rx`, which must outlive the await.
-        explicit Awaiter(Receiver& rx) : rx_(rx) {}
-        /// True if the value was sent, the sender dropped, or the receiver closed.
         /// @throws std::logic_error on a moved-from receiver.
-        bool await_ready() const { return rx_.state()->load() & kFinal; }
-        /// Installs the task's waker; false (do not suspend) if the value or the drop came meanwhile.
-        /// @throws std::logic_error outside a task run by a weft runtime.
-        bool await_suspend(std::coroutine_handle<>) {
-            if (!rx_.state()->set_waker(weft::detail::current_task_waker(), State::kRxWaker, kFinal))
-                return false;
-            weft::detail::set_pending_poll(this);
-            return true;
-        }
-        /// Called by the worker before resuming the task: true once the value or the drop came.
-        bool poll_ready() noexcept override { return await_ready(); }
+        explicit Awaiter(Receiver& rx) : rx_(rx) { (void)rx.state(); }
         /// Takes the value.
         /// @throws RecvError if the sender was dropped unsent, or the receiver closed first.
         /// @throws std::logic_error if the value was already taken.
         T await_resume() { return rx_.take(); }
 
     private:
+        /// @cond
+        friend detail::BudgetedLeaf<Awaiter>;
+        /// @endcond
+        bool try_now() const noexcept { return rx_.state_->load() & kFinal; }
+        // True if the task must suspend (the waker is installed before anything final happened).
+        bool wait(const Waker& waker) noexcept { return rx_.state_->set_waker(waker, State::kRxWaker, kFinal); }
+
         Receiver& rx_;
     };
     /// `co_await rx`: the value, once sent (suspends until then).
@@ -304,8 +357,29 @@ public:
     TryRecvResult<T> try_recv() {
         const std::uint32_t s = state()->load();
         if ((s & State::kValueSent) && state_->value().has_value()) return TryRecvResult<T>(take());
-        if (s & kFinal) return TryRecvResult<T>(TryRecvError::disconnected);
+        if (s & kFinal) {
+            terminated_ = true;
+            return TryRecvResult<T>(TryRecvError::disconnected);
+        }
         return TryRecvResult<T>(TryRecvError::empty);
+    }
+
+    /// True once a receive has completed: the value was taken, or `co_await`, blocking_recv() or
+    /// try_recv() reported the sender dropped or the channel closed. Nothing more can be received
+    /// then (as Tokio's is_terminated). From any thread.
+    /// @throws std::logic_error on a moved-from receiver.
+    bool is_terminated() const {
+        (void)state();
+        return terminated_;
+    }
+
+    /// True if there is no value waiting to be taken: none sent yet, the sender dropped unsent,
+    /// the channel closed before a value, or the value already taken (as Tokio's is_empty). A
+    /// false is final until the value is taken. From any thread.
+    /// @throws std::logic_error on a moved-from receiver.
+    bool is_empty() const {
+        // The value is the receiver's alone once kValueSent is set (acquire: pairs with the send).
+        return !(state()->load() & State::kValueSent) || !state_->value().has_value();
     }
 
     /// Blocks this thread until the value is sent, and takes it. For threads that are not runtime
@@ -315,11 +389,11 @@ public:
     ///         a moved-from receiver.
     T blocking_recv() {
         weft::detail::ensure_not_worker("oneshot blocking_recv");
-        Awaiter awaiter(*this);
-        if (!awaiter.await_ready()) {
+        State* s = state();
+        if (!(s->load() & kFinal)) {
             weft::detail::ScopedThreadNotifier notifier;
-            if (state()->set_waker(notifier->waker(), State::kRxWaker, kFinal))
-                while (!awaiter.await_ready()) notifier->park();
+            if (s->set_waker(notifier->waker(), State::kRxWaker, kFinal))
+                while (!(s->load() & kFinal)) notifier->park();
         }
         return take();
     }
@@ -351,8 +425,10 @@ private:
             if (!v) throw std::logic_error("weft: oneshot value already taken");
             T out = std::move(*v);
             v.reset();
+            terminated_ = true;
             return out;
         }
+        terminated_ = true;
         throw RecvError();
     }
     void release() noexcept {
@@ -363,6 +439,7 @@ private:
     }
 
     State* state_;
+    bool terminated_ = false;  // a receive completed (is_terminated)
 };
 
 template <class T>

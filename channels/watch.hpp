@@ -5,17 +5,24 @@
 /// @code
 /// auto [tx, rx] = weft::watch::channel<Config>(initial);
 /// tx.send(next_config);                        // fails (value handed back) with no receivers
-/// while (auto changed = co_await rx.changed()) {  // false once the sender is gone
+/// while (auto changed = co_await rx.changed()) {  // false once every sender is gone
 ///     Config c = *rx.borrow_and_update();      // the latest; marked seen
 /// }
+/// auto ready = co_await rx.wait_for([](const Config& c) { return c.ready; });  // a Ref, or closed
 /// @endcode
 ///
 /// Semantics follow Tokio's watch. Every update bumps a version; each receiver remembers the
 /// version it last saw. changed() completes when the current version is newer than that (several
 /// updates in between count as one change: the receiver sees only the latest) and marks it seen, so
-/// it does not fire twice for one version. Once the sender is gone, changed() reports closed (after
-/// reporting a last unseen version, if there is one). Receivers copy (a copy starts with the same
-/// seen version); the sender can subscribe() more, and await closed() (every receiver gone).
+/// it does not fire twice for one version. Once every sender is gone, changed() reports closed
+/// (after reporting a last unseen version, if there is one). Receivers copy (a copy starts with the
+/// same seen version); a sender can subscribe() more, and await closed() (every receiver gone).
+/// Senders copy too (as the issue tracker asked, and as recent Tokio releases allow): the channel
+/// closes for its receivers when the last copy goes.
+///
+/// Errors: operations that do not wait report "closed" in a result (HasChangedResult, SendResult),
+/// as weft's try_ operations do; awaits yield a result too (ChangedResult, WaitForResult). Nothing
+/// here throws for a closed channel.
 ///
 /// borrow() returns a read guard (Ref) holding a shared lock on the value, not a copy. Why: T need
 /// not be copyable (a watch of a move-only handle works), a large T is not copied on every look, and
@@ -32,7 +39,8 @@
 /// a task run by a weft runtime. Handles are not synchronised objects: use one Sender or Receiver
 /// from one task at a time (copy a Receiver to share it).
 //
-// Lock-free: changed() finding a newer version, has_changed, mark_unchanged, receiver_count, and an
+// Lock-free: changed() finding a newer version, has_changed, mark_changed, mark_unchanged,
+// receiver_count, and an
 // update with nobody waiting (one seq_cst RMW on the version; no mutex, no system call).
 // Not lock-free, and why:
 //  - the value itself sits behind a reader/writer spin lock (detail/rw_spin_lock.hpp): borrow takes
@@ -48,7 +56,10 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include <weft/runtime/detail/context.hpp>
@@ -68,7 +79,7 @@ class Receiver;
 /// The two ends channel() returns; bind them with `auto [tx, rx] = channel(initial);`.
 template <class T>
 struct Channel {
-    Sender<T> sender;      ///< The only sender.
+    Sender<T> sender;      ///< The first sender (copy it for more).
     Receiver<T> receiver;  ///< The first receiver (it has seen `initial`).
 };
 
@@ -78,9 +89,9 @@ struct Channel {
 template <class T>
 Channel<T> channel(T initial);
 
-/// Why changed() completed without a change.
+/// Why changed(), wait_for() or has_changed() reported no change.
 enum class RecvError {
-    closed,  ///< The sender is gone and every version was seen.
+    closed,  ///< Every sender is gone (for changed(): and every version was seen).
 };
 
 /// The outcome of changed(): a newer version (now marked seen), or closed.
@@ -98,7 +109,7 @@ public:
     bool ok() const noexcept { return !closed_; }
     /// Same as ok().
     explicit operator bool() const noexcept { return ok(); }
-    /// True if the sender is gone and every version was seen.
+    /// True if every sender is gone and every version was seen.
     bool is_closed() const noexcept { return closed_; }
     /// The reason; only meaningful when !ok().
     RecvError error() const noexcept { return RecvError::closed; }
@@ -107,6 +118,41 @@ private:
     bool closed_ = false;
 };
 
+/// The outcome of Receiver::has_changed(): whether a newer version is there, or closed (every
+/// sender is gone), as Tokio's `Result<bool, RecvError>`. Closed wins: once the senders are gone
+/// has_changed() reports closed even if a last version was not seen (changed() still yields it).
+///
+/// @code
+/// auto r = rx.has_changed();
+/// if (r.is_closed()) return;          // no sender left
+/// if (r.value()) refresh();           // a newer version
+/// @endcode
+class [[nodiscard]] HasChangedResult {
+public:
+    /// Open, with `changed` telling whether a newer version is there.
+    explicit HasChangedResult(bool changed) noexcept : changed_(changed) {}
+    /// Closed.
+    explicit HasChangedResult(RecvError) noexcept : closed_(true) {}
+    /// True if a sender remains (value() is meaningful).
+    bool ok() const noexcept { return !closed_; }
+    /// True if every sender is gone.
+    bool is_closed() const noexcept { return closed_; }
+    /// True if a newer version is there.
+    /// @throws std::logic_error if closed (check ok() or is_closed() first).
+    bool value() const {
+        if (closed_) throw std::logic_error("weft: watch has_changed() value() on a closed channel");
+        return changed_;
+    }
+    /// True if a sender remains and a newer version is there: `if (rx.has_changed())` reads as
+    /// "is there something new to look at". Not "ok()": a closed channel converts to false.
+    explicit operator bool() const noexcept { return !closed_ && changed_; }
+    /// The reason; only meaningful when !ok().
+    RecvError error() const noexcept { return RecvError::closed; }
+
+private:
+    bool changed_ = false;
+    bool closed_ = false;
+};
 namespace detail {
 
 // The value, its version, and who waits.
@@ -144,6 +190,17 @@ public:
         if (rx_count_.fetch_sub(1, std::memory_order_seq_cst) == 1) rx_gone_waiters_.wake_all();
         drop_ref();
     }
+    void add_sender() noexcept {
+        tx_count_.fetch_add(1, std::memory_order_relaxed);  // a sender exists: the count is not 0
+        add_ref();
+    }
+    // The last sender closes the channel for the receivers.
+    void drop_sender() noexcept {
+        // acq_rel: the last sender's close then comes after every sender's updates.
+        if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
+        drop_ref();
+    }
+    std::size_t sender_count() const noexcept { return tx_count_.load(std::memory_order_relaxed); }
     void close() noexcept {
         version_.fetch_or(kClosed, std::memory_order_seq_cst);  // seq_cst: see the class comment
         changed_waiters_.wake_all();
@@ -189,7 +246,8 @@ private:
     T value_;
     alignas(64) std::atomic<std::uint64_t> version_{0};
     std::atomic<std::size_t> rx_count_{1};  // the first receiver
-    std::atomic<std::size_t> refs_{2};      // the sender and the first receiver
+    std::atomic<std::size_t> tx_count_{1};  // the first sender
+    std::atomic<std::size_t> refs_{2};      // the first sender and the first receiver
     weft::detail::EventWaiters changed_waiters_;
     weft::detail::EventWaiters rx_gone_waiters_;
 };
@@ -233,33 +291,66 @@ private:
     bool has_changed_;
 };
 
-/// The sending end. Move-only: one sender per channel; when it goes, receivers see closed.
+/// The outcome of `co_await rx.wait_for(pred)`: a read guard on the value `pred` accepted, or
+/// closed (every sender gone, and `pred` was false for the final value). While it holds a value it
+/// holds the value's shared lock, like a Ref: keep it short and never across a co_await.
+/// Move-only; not assignable.
+template <class T>
+class [[nodiscard]] WaitForResult {
+public:
+    /// True if it holds the value `pred` accepted.
+    bool ok() const noexcept { return ref_.has_value(); }
+    /// Same as ok().
+    explicit operator bool() const noexcept { return ok(); }
+    /// True if every sender is gone and `pred` was false for the final value.
+    bool is_closed() const noexcept { return !ok(); }
+    /// The reason; only meaningful when !ok().
+    RecvError error() const noexcept { return RecvError::closed; }
+    /// The value; undefined when closed (check ok() first).
+    const T& operator*() const noexcept { return **ref_; }
+    /// The value's members; undefined when closed.
+    const T* operator->() const noexcept { return &**ref_; }
+    /// Releases the shared lock now (the result then reports closed; use it no more).
+    void release() noexcept { ref_.reset(); }
+
+private:
+    friend class Receiver<T>;
+    WaitForResult() noexcept = default;
+    explicit WaitForResult(Ref<T>&& ref) noexcept : ref_(std::move(ref)) {}
+
+    std::optional<Ref<T>> ref_;
+};
+
+/// The sending end. Copy it for more senders on the same channel; when the last copy goes,
+/// receivers see closed.
 ///
 /// Updating never suspends, so every member may be called from any thread (closed() is awaited
-/// inside a task); one Sender object is used by one task at a time. Using a moved-from Sender
-/// throws std::logic_error.
+/// inside a task); one Sender object is used by one task at a time. Updates from several senders
+/// are serialised by the value's lock: each is one version. Using a moved-from Sender throws
+/// std::logic_error.
 template <class T>
 class Sender {
 public:
+    /// Another sender on the same channel (a moved-from one copies as moved-from). Never throws.
+    Sender(const Sender& other) noexcept : shared_(other.shared_) {
+        if (shared_) shared_->add_sender();
+    }
     /// Takes `other`'s place; `other` becomes moved-from.
     Sender(Sender&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)) {}
-    /// Closes this sender's channel (as the destructor does) and takes `other`'s place.
-    Sender& operator=(Sender&& other) noexcept {
-        if (this != &other) {
-            release();
-            shared_ = std::exchange(other.shared_, nullptr);
-        }
+    /// Drops this sender (as the destructor does) and takes `other`'s channel.
+    Sender& operator=(Sender other) noexcept {
+        std::swap(shared_, other.shared_);
         return *this;
     }
-    Sender(const Sender&) = delete;
-    Sender& operator=(const Sender&) = delete;
-    /// Closes the channel: receivers' changed() reports closed (after a last unseen version).
+    /// Drops this sender; the last one closes the channel: receivers' changed() reports closed
+    /// (after a last unseen version).
     ~Sender() { release(); }
 
     /// Replaces the value and notifies the receivers. Fails, handing the value back and leaving
     /// the channel unchanged, when every receiver is gone. Never suspends (waits, spinning, only
     /// for receivers' Refs alive right now).
-    /// Throws whatever swapping two T throws (the receivers are then not notified).
+    /// Throws whatever swapping two T throws (the receivers are then not notified, and the channel
+    /// keeps working: a throw from the first move, into a temporary, leaves the value unchanged).
     /// @throws std::logic_error on a moved-from sender.
     SendResult<T> send(T value) {
         if (shared()->receiver_count() == 0) return SendResult<T>(SendError::closed, std::move(value));
@@ -315,14 +406,20 @@ public:
     /// How many receivers exist now (a snapshot).
     /// @throws std::logic_error on a moved-from sender.
     std::size_t receiver_count() const { return shared()->receiver_count(); }
+    /// How many senders exist now, this one included (a snapshot).
+    /// @throws std::logic_error on a moved-from sender.
+    std::size_t sender_count() const { return shared()->sender_count(); }
     /// True when every receiver is gone (send would fail).
     /// @throws std::logic_error on a moved-from sender.
     bool is_closed() const { return receiver_count() == 0; }
+    /// True if both send into the same channel.
+    bool same_channel(const Sender& other) const noexcept { return shared_ == other.shared_; }
 
     class WEFT_MUST_AWAIT ClosedAwaiter;
-    /// `co_await tx.closed()`: completes once every receiver is gone (at once if none is left).
-    /// Suspends until then. Cancellation-safe (it takes nothing). Await inside a task run by a
-    /// weft runtime; the sender must outlive the await.
+    /// `co_await tx.closed()`: completes once every receiver is gone (at once if none is left, or
+    /// after a yield when the task's cooperative budget is spent). Suspends until then.
+    /// Cancellation-safe (it takes nothing). Await inside a task run by a weft runtime; the sender
+    /// must outlive the await.
     /// @throws std::logic_error on a moved-from sender.
     ClosedAwaiter closed();
 
@@ -337,10 +434,7 @@ private:
         return shared_;
     }
     void release() noexcept {
-        if (detail::Shared<T>* s = std::exchange(shared_, nullptr)) {
-            s->close();
-            s->drop_ref();
-        }
+        if (detail::Shared<T>* s = std::exchange(shared_, nullptr)) s->drop_sender();
     }
 
     detail::Shared<T>* shared_;
@@ -406,14 +500,48 @@ public:
         return Ref<T>(s->lock(), s->value(), changed);
     }
 
-    /// True if the current version is newer than the one this receiver last saw (also after the
-    /// sender is gone). Does not mark it seen.
+    /// Whether the current version is newer than the one this receiver last saw (or mark_changed()
+    /// was called), or closed once every sender is gone, as Tokio's has_changed: see
+    /// HasChangedResult. Does not mark anything seen.
     /// @throws std::logic_error on a moved-from receiver.
-    bool has_changed() const { return Shared::version_of(shared()->state()) != seen_; }
+    HasChangedResult has_changed() const {
+        const std::uint64_t state = shared()->state();
+        if (Shared::is_closed(state)) return HasChangedResult(RecvError::closed);
+        return HasChangedResult(Shared::version_of(state) != seen_);
+    }
     /// Marks the current version seen, without looking at the value.
     /// @throws std::logic_error on a moved-from receiver.
     void mark_unchanged() { seen_ = Shared::version_of(shared()->state()); }
-    /// True once the sender is gone.
+    /// Marks the current value as not seen: has_changed() and borrow().has_changed() say true and
+    /// changed() completes at once (once), whether or not a new value was sent. Useful to have a
+    /// new receiver handle the current value through its usual changed() loop.
+    /// @throws std::logic_error on a moved-from receiver.
+    void mark_changed() {
+        (void)shared();
+        seen_ = kUnseen;
+    }
+
+    template <class Pred>
+    class WEFT_MUST_AWAIT WaitFor;
+    /// `co_await rx.wait_for(pred)`: the first value for which `pred(const T&)` is true, as a
+    /// WaitForResult holding a read guard (a Ref) on it; or closed, once every sender is gone and
+    /// `pred` was false for the final value. `pred` is tried on the current value first (even if
+    /// already seen), then on each newer version; every version it looks at is marked seen. Suspends
+    /// in between (or yields first, when the task's cooperative budget is spent).
+    ///
+    /// `pred` runs under the value's shared lock: keep it short, do not touch the channel from it.
+    /// If it throws, the exception comes out of the co_await (the version it looked at stays
+    /// unseen). The result holds the lock like a Ref: drop it before the next co_await.
+    ///
+    /// Cancellation-safe: an abandoned wait_for takes nothing and holds no lock. Await inside a task
+    /// run by a weft runtime; the receiver and `pred` must stay in place while it waits.
+    /// @throws std::logic_error on a moved-from receiver.
+    template <class Pred>
+    WaitFor<std::decay_t<Pred>> wait_for(Pred&& pred) {
+        return WaitFor<std::decay_t<Pred>>(this, std::forward<Pred>(pred));
+    }
+
+    /// True once every sender is gone.
     /// @throws std::logic_error on a moved-from receiver.
     bool is_closed() const { return Shared::is_closed(shared()->state()); }
     /// True if both observe the same channel.
@@ -430,6 +558,14 @@ private:
         if (!shared_) throw std::logic_error("weft: use of a moved-from watch::Receiver");
         return shared_;
     }
+    // For WaitFor: results from a shared lock it already holds, or closed.
+    static WaitForResult<T> found(Shared* s, bool changed) noexcept {
+        return WaitForResult<T>(Ref<T>(s->lock(), s->value(), changed));
+    }
+    static WaitForResult<T> closed_result() noexcept { return WaitForResult<T>(); }
+
+    // A seen version no real version equals (versions have 63 bits): mark_changed().
+    static constexpr std::uint64_t kUnseen = ~std::uint64_t{0};
 
     Shared* shared_;
     std::uint64_t seen_;  // the version this receiver last saw
@@ -491,36 +627,115 @@ typename Receiver<T>::ChangedAwaiter Receiver<T>::changed() {
     return ChangedAwaiter(this);
 }
 
-/// The awaitable Sender::closed() returns. Not copyable or movable. A leaf awaitable: select() and
-/// timeout() accept it.
+/// The awaitable Receiver::wait_for() returns. Not movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and try `pred` on the value if it is new to this wait, else queue the task's waker; it is a leaf
+/// awaitable, so select() and timeout() accept it. Destroying it before it completes leaves the
+/// wait and releases the lock it may hold.
 template <class T>
-class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::Pollable {
+template <class Pred>
+class WEFT_MUST_AWAIT Receiver<T>::WaitFor final : public weft::detail::BudgetedWait<WaitFor<Pred>> {
+public:
+    /// Made by Receiver::wait_for().
+    /// @throws std::logic_error on a moved-from receiver.
+    WaitFor(Receiver* rx, Pred pred) : rx_(rx), shared_(rx->shared()), pred_(std::move(pred)) {}
+    /// Leaves the wait list if still queued; releases the value's lock if it holds it.
+    ~WaitFor() {
+        shared_->changed_waiters().remove(node_);
+        if (locked_) shared_->lock().unlock_shared();
+    }
+
+    /// The value `pred` accepted (its lock passes to the result), or closed.
+    /// Throws whatever `pred` threw while the task was suspended.
+    WaitForResult<T> await_resume() {
+        if (error_) std::rethrow_exception(error_);
+        if (!std::exchange(locked_, false)) return Receiver::closed_result();
+        return Receiver::found(shared_, changed_);
+    }
+
+private:
+    friend weft::detail::BudgetedWait<WaitFor>;
+
+    // Tries `pred` on the value, the first time whatever its version, then only on a version this
+    // wait has not looked at. Completes if it holds (keeping the shared lock) or the channel closed.
+    bool try_now() {
+        if (!first_) {
+            const std::uint64_t state = shared_->state();
+            if (Shared::version_of(state) == rx_->seen_ && !Shared::is_closed(state)) return false;
+        }
+        shared_->lock().lock_shared();
+        // Stable under the shared lock: versions are bumped under the exclusive one; a closed bit
+        // seen here comes after every update, so this value is the final one.
+        const std::uint64_t state = shared_->state();
+        bool accepted;
+        try {
+            accepted = static_cast<bool>(pred_(shared_->value()));
+        } catch (...) {
+            shared_->lock().unlock_shared();
+            throw;
+        }
+        first_ = false;
+        changed_ = Shared::version_of(state) != rx_->seen_;
+        rx_->seen_ = Shared::version_of(state);
+        if (accepted) {
+            locked_ = true;
+            return true;
+        }
+        shared_->lock().unlock_shared();
+        return Shared::is_closed(state);
+    }
+    // Called after try_now found nothing. Returns true if the task must suspend (queued); false
+    // once there is a result.
+    bool wait(const Waker& waker) {
+        for (;;) {
+            const std::uint64_t seen = rx_->seen_;
+            const bool queued = shared_->changed_waiters().wait(node_, waker, [&] {
+                const std::uint64_t state = shared_->state();  // seq_cst: see detail::Shared
+                return Shared::version_of(state) != seen || Shared::is_closed(state);
+            });
+            if (queued) return true;
+            if (try_now()) return false;
+        }
+    }
+    bool poll_failed() noexcept {
+        error_ = std::current_exception();  // pred threw: rethrown by await_resume
+        return true;
+    }
+
+    Receiver* rx_;
+    Shared* shared_;
+    Pred pred_;
+    weft::detail::Waiter node_;
+    bool first_ = true;     // pred has not looked at any value yet
+    bool locked_ = false;   // holding the shared lock on the value pred accepted
+    bool changed_ = false;  // that value was newer than what the receiver had seen
+    std::exception_ptr error_;
+};
+
+/// The awaitable Sender::closed() returns. Not copyable or movable: it may sit in the waiter list.
+///
+/// Its await_ready and await_suspend (inherited) spend one unit of the task's cooperative budget
+/// and check the receivers, else queue the task's waker: a loop on closed() of a closed channel
+/// yields to the other tasks once the budget is spent. A leaf awaitable: select() and timeout()
+/// accept it.
+template <class T>
+class WEFT_MUST_AWAIT Sender<T>::ClosedAwaiter final : public weft::detail::BudgetedWait<ClosedAwaiter> {
 public:
     /// Made by Sender::closed().
     explicit ClosedAwaiter(detail::Shared<T>* shared) noexcept : shared_(shared) {}
-    ClosedAwaiter(const ClosedAwaiter&) = delete;
-    ClosedAwaiter& operator=(const ClosedAwaiter&) = delete;
     /// Leaves the wait list if still queued.
     ~ClosedAwaiter() { shared_->rx_gone_waiters().remove(node_); }
 
-    /// True if every receiver is already gone.
-    bool await_ready() const noexcept { return shared_->receiver_count() == 0; }
-    /// Queues the task's waker; false (do not suspend) if the last receiver went meanwhile.
-    /// @throws std::logic_error outside a task run by a weft runtime.
-    bool await_suspend(std::coroutine_handle<>) {
-        if (!wait(weft::detail::current_task_waker())) return false;
-        weft::detail::set_pending_poll(this);
-        return true;
-    }
-    /// Called by the worker before resuming the task: true once every receiver is gone.
-    bool poll_ready() noexcept override { return !wait(weft::detail::current_task_waker()); }
     /// Yields nothing.
     void await_resume() const noexcept {}
 
 private:
+    friend weft::detail::BudgetedWait<ClosedAwaiter>;
+
+    bool try_now() const noexcept { return shared_->receiver_count() == 0; }
     // Returns true if the task must suspend.
     bool wait(const Waker& waker) noexcept {
-        if (shared_->receiver_count() == 0) return false;
         // receiver_count is a seq_cst load: the Dekker pair with drop_receiver.
         return shared_->rx_gone_waiters().wait(node_, waker, [&] { return shared_->receiver_count() == 0; });
     }

@@ -44,7 +44,15 @@ inline constexpr bool kCopyable = std::is_copy_constructible_v<T>;
 //  - pos <  next (or never written): not sent yet; empty, or closed if every sender is gone and
 //    tail_ says nothing is left.
 //  (pos == next with no value happens only if T's move constructor threw during a send into that
-//  slot after the old value was destroyed: the receivers due for it are told they lagged by 1.)
+//  slot after the old value was destroyed: the receivers due for it are told they lagged by 1.
+//  The failed value itself takes no position: tail_ does not move.)
+//  A receiver whose copy of the value throws counts as having read it (it moves past it), so one
+//  bad copy neither wedges that receiver nor keeps the value alive for ever.
+//
+// Counts: rx_count_ changes under the tail lock (seq_cst: Dekker pair with Sender::closed()
+// waiters, who count themselves and then load it). tx_count_ and weak_count_ are the strong and
+// weak sender counts; upgrading a weak sender CASes tx_count_ up from a non-zero value only, so a
+// closed channel stays closed.
 //
 // Orders: a slot's contents are published by its lock (writer's release unlock, reader's acquire
 // lock_shared). `rem` is acq_rel so the last reader's destroy comes after every other reader's copy.
@@ -68,6 +76,24 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
     void add_sender() noexcept { tx_count_.fetch_add(1, std::memory_order_relaxed); }  // a holder exists
+    // A weak sender's upgrade: a new sender only while one exists (the channel is not closed).
+    bool try_add_sender() noexcept {
+        std::size_t n = tx_count_.load(std::memory_order_relaxed);
+        do {
+            if (n == 0) return false;
+        } while (!tx_count_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+        return true;
+    }
+    std::size_t sender_count() const noexcept { return tx_count_.load(std::memory_order_relaxed); }
+    void add_weak() noexcept {
+        weak_count_.fetch_add(1, std::memory_order_relaxed);
+        add_ref();
+    }
+    void drop_weak() noexcept {
+        weak_count_.fetch_sub(1, std::memory_order_relaxed);
+        drop_ref();
+    }
+    std::size_t weak_count() const noexcept { return weak_count_.load(std::memory_order_relaxed); }
     void drop_sender() noexcept {
         // acq_rel: the last sender's release of closed_ then covers every sender's sends.
         if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
@@ -78,18 +104,20 @@ public:
     // A new receiver: it will see every value sent from now on. Returns its first position.
     std::uint64_t subscribe() noexcept {
         std::lock_guard lock(tail_lock_);
-        rx_count_.fetch_add(1, std::memory_order_relaxed);  // under the lock: sends read it there
+        rx_count_.fetch_add(1, std::memory_order_seq_cst);  // under the lock: sends read it there
         add_ref();
         return tail_.load(std::memory_order_relaxed);  // written only under this lock
     }
     // A receiver at `next` goes away: counts as reading every value it was due and had not read.
     void unsubscribe(std::uint64_t next) noexcept {
         std::uint64_t until;
+        bool last;
         {
             std::lock_guard lock(tail_lock_);
-            rx_count_.fetch_sub(1, std::memory_order_relaxed);
+            last = rx_count_.fetch_sub(1, std::memory_order_seq_cst) == 1;  // see "Counts" above
             until = tail_.load(std::memory_order_relaxed);
         }
+        if (last) rx_gone_waiters_.wake_all();  // Sender::closed(); allocation-free (WakeBatch)
         if (until > capacity_) next = std::max(next, until - capacity_);  // older ones are overwritten
         for (; next < until; ++next) {
             Slot& slot = slot_of(next);
@@ -134,8 +162,8 @@ public:
     // ---- receiving -----------------------------------------------------------------------------
 
     // Tries to read position `next`. kValue: `out` holds a copy and `next` advanced. kLagged:
-    // `missed` values are gone and `next` moved to the oldest kept. A throwing copy propagates and
-    // changes nothing (the receiver may try again).
+    // `missed` values are gone and `next` moved to the oldest kept. A throwing copy propagates with
+    // `next` advanced past the value (as if read).
     Status try_recv(std::uint64_t& next, std::optional<T>& out, std::uint64_t& missed) {
         for (;;) {
             Slot& slot = slot_of(next);
@@ -149,11 +177,18 @@ public:
                         missed = 1;
                         return Status::kLagged;
                     }
-                    out.emplace(*slot.value);
-                    // acq_rel: acquire orders every other reader's copy before the last one's
-                    // destroy; release publishes ours to it.
-                    if (slot.rem.fetch_sub(1, std::memory_order_acq_rel) == 1) slot.value.reset();
-                    ++next;
+                    // Read or not, this receiver is past the value now (see the class comment).
+                    struct Consume {
+                        Slot& slot;
+                        std::uint64_t& next;
+                        ~Consume() {
+                            // acq_rel: acquire orders every other reader's copy before the last
+                            // one's destroy; release publishes ours to it.
+                            if (slot.rem.fetch_sub(1, std::memory_order_acq_rel) == 1) slot.value.reset();
+                            ++next;
+                        }
+                    } consume{slot, next};
+                    out.emplace(*slot.value);  // a throwing copy propagates, after Consume
                     return Status::kValue;
                 }
             }
@@ -186,7 +221,33 @@ public:
     // ---- queries -------------------------------------------------------------------------------
 
     std::uint64_t tail() const noexcept { return tail_.load(std::memory_order_acquire); }  // pairs with send
-    std::size_t receiver_count() const noexcept { return rx_count_.load(std::memory_order_relaxed); }
+    // seq_cst: Dekker pair with unsubscribe for Sender::closed() waiters.
+    std::size_t receiver_count() const noexcept { return rx_count_.load(std::memory_order_seq_cst); }
+
+    // Values still queued: not yet read by every receiver due to see them, nor overwritten. Under
+    // the tail lock (no send moves the window); a binary search as in Tokio, because "read by
+    // every receiver due" is monotone in the position: a receiver due for p is due for p + 1 and
+    // reads in order, so if p + 1 is done, so is p.
+    std::size_t len() noexcept {
+        std::lock_guard lock(tail_lock_);
+        const std::uint64_t tail = tail_.load(std::memory_order_relaxed);  // written under this lock
+        const std::uint64_t span = std::min<std::uint64_t>(tail, capacity_);
+        const std::uint64_t first = tail - span;
+        std::uint64_t low = 0;
+        std::uint64_t high = span;
+        while (low < high) {
+            const std::uint64_t mid = low + (high - low) / 2;
+            if (is_queued(first + mid)) high = mid;
+            else low = mid + 1;
+        }
+        return static_cast<std::size_t>(span - low);
+    }
+
+    // Sender::closed(): waiting for the last receiver to go.
+    bool wait_receivers_gone(weft::detail::Waiter& w, const Waker& waker) {
+        return rx_gone_waiters_.wait(w, waker, [&] { return receiver_count() == 0; });
+    }
+    weft::detail::EventWaiters& rx_gone_waiters() noexcept { return rx_gone_waiters_; }
     bool is_closed() const noexcept { return closed_.load(std::memory_order_acquire); }  // pairs with drop_sender
 
 private:
@@ -201,6 +262,11 @@ private:
     };
 
     Slot& slot_of(std::uint64_t pos) const noexcept { return slots_[pos % capacity_]; }
+    bool is_queued(std::uint64_t pos) const noexcept {
+        Slot& slot = slot_of(pos);
+        weft::detail::SharedSpinGuard guard(slot.lock);
+        return slot.pos == pos && slot.rem.load(std::memory_order_acquire) > 0;  // pairs with rem's acq_rel
+    }
 
     const std::size_t capacity_;
     std::unique_ptr<Slot[]> slots_;
@@ -210,10 +276,12 @@ private:
     std::atomic<std::size_t> rx_count_{1};  // the first receiver, made with the channel
 
     alignas(64) std::atomic<std::size_t> tx_count_{1};
-    std::atomic<std::size_t> refs_{2};  // the first sender and receiver
+    std::atomic<std::size_t> weak_count_{0};
+    std::atomic<std::size_t> refs_{2};  // the first sender and receiver (and every weak sender)
     std::atomic<bool> closed_{false};
 
     weft::detail::EventWaiters rx_waiters_;
+    weft::detail::EventWaiters rx_gone_waiters_;  // Sender::closed()
 };
 
 }  // namespace weft::broadcast::detail

@@ -14,9 +14,11 @@
 #include <weft/channels/broadcast.hpp>
 #include <weft/runtime/runtime.hpp>
 
+#include "support/failing_alloc.hpp"
 #include "support/runtimes.hpp"
 #include "support/task_helpers.hpp"
 #include "support/test_event.hpp"
+#include "support/throw_switch.hpp"
 
 namespace {
 
@@ -28,6 +30,11 @@ using weft::broadcast::Sender;
 using weft::broadcast::TryRecvError;
 using weft::test::settle;
 using weft::test::spawn_that_sets;
+using weft::test::CopyFailed;
+using weft::test::MoveFailed;
+using weft::test::NoAllocations;
+using weft::test::Throwing;
+using weft::test::ThrowSwitch;
 using weft::test::Tracked;
 using weft::test::was_aborted;
 
@@ -283,6 +290,252 @@ TEST_P(BroadcastTest, ATaskThatAlwaysFindsValuesStillYieldsToOthers) {
         }
         EXPECT_TRUE(other_ran);
         co_await other;
+    }());
+}
+
+TEST_P(BroadcastTest, AThrowingMoveInSendPropagatesAndLaterValuesAreReceived) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::broadcast::channel<Throwing>(2);
+        JoinHandle<std::vector<int>> waiting = weft::spawn([](Receiver<Throwing> rx) -> Task<std::vector<int>> {
+            std::vector<int> got;
+            for (;;) {
+                auto r = co_await rx.recv();
+                if (r.is_closed()) break;
+                if (r) got.push_back(r->value);  // lagged: carry on from the oldest kept
+            }
+            co_return got;
+        }(tx.subscribe()));
+        co_await settle();
+        {
+            ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+            EXPECT_THROW((void)tx.send(Throwing(1)), MoveFailed);  // into the ring: an empty slot
+        }
+        EXPECT_EQ(tx.len(), 0u);
+        EXPECT_TRUE(rx.is_empty());  // nothing took a position
+        EXPECT_TRUE(tx.send(Throwing(2)));
+        EXPECT_TRUE(tx.send(Throwing(3)));
+        auto first = rx.try_recv();
+        CO_ASSERT_TRUE(first.has_value());
+        EXPECT_EQ(first->value, 2);
+        {
+            // Overwrites 2's slot (rx read 2; the spawned receiver may not have): documented loss.
+            ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+            EXPECT_THROW((void)tx.send(Throwing(4)), MoveFailed);
+        }
+        EXPECT_TRUE(tx.send(Throwing(5)));
+        auto second = rx.try_recv();
+        CO_ASSERT_TRUE(second.has_value());
+        EXPECT_EQ(second->value, 3);
+        auto third = rx.try_recv();
+        CO_ASSERT_TRUE(third.has_value());
+        EXPECT_EQ(third->value, 5);
+        EXPECT_TRUE(rx.try_recv().is_empty());
+        { auto gone = std::move(tx); }
+        const std::vector<int> got = co_await waiting;  // woken, not stranded; ends with closed
+        CO_ASSERT_TRUE(!got.empty());
+        EXPECT_EQ(got.back(), 5);
+        EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+        EXPECT_EQ(std::count(got.begin(), got.end(), 4), 0);
+    }());
+}
+
+TEST(BroadcastChannel, AReceiverWhoseCopyThrowsGetsTheExceptionAndMovesPastTheValue) {
+    auto [tx, rx] = weft::broadcast::channel<Throwing>(4);
+    Receiver<Throwing> other = tx.subscribe();
+    EXPECT_TRUE(tx.send(Throwing(1)));
+    EXPECT_TRUE(tx.send(Throwing(2)));
+    {
+        ThrowSwitch::Scope copies_throw(ThrowSwitch::kCopy);
+        EXPECT_THROW((void)rx.try_recv(), CopyFailed);
+    }
+    EXPECT_EQ(rx.len(), 1u);  // past value 1
+    auto r = rx.try_recv();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->value, 2);
+    // The throw counted as a read: once `other` reads both, nothing is queued.
+    EXPECT_EQ(other.try_recv()->value, 1);
+    EXPECT_EQ(other.try_recv()->value, 2);
+    EXPECT_EQ(tx.len(), 0u);
+}
+
+TEST_P(BroadcastTest, ARecvWhoseCopyThrowsRethrowsAndTheNextRecvGetsTheNextValue) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::broadcast::channel<Throwing>(4);
+        // Suspended first, so the copy happens in the worker's poll and comes out of the co_await.
+        std::atomic<bool> threw{false};
+        JoinHandle<int> waiting = weft::spawn([](Receiver<Throwing>& rx, std::atomic<bool>& threw) -> Task<int> {
+            try {
+                (void)co_await rx.recv();
+            } catch (const CopyFailed&) {
+                threw = true;
+            }
+            if (!threw) co_return -2;
+            auto r = co_await rx.recv();
+            co_return r ? r->value : -1;
+        }(rx, threw));
+        co_await settle();
+        {
+            ThrowSwitch::Scope copies_throw(ThrowSwitch::kCopy);
+            EXPECT_TRUE(tx.send(Throwing(1)));  // a send moves, never copies
+            while (!threw && !waiting.is_finished()) co_await weft::yield_now();  // its copy throws
+        }
+        EXPECT_TRUE(tx.send(Throwing(2)));
+        EXPECT_EQ(co_await waiting, 2);
+        // And when the value is already there, the throw comes straight out of the co_await.
+        EXPECT_TRUE(tx.send(Throwing(3)));
+        EXPECT_TRUE(tx.send(Throwing(4)));
+        bool threw_here = false;
+        {
+            ThrowSwitch::Scope copies_throw(ThrowSwitch::kCopy);
+            try {
+                (void)co_await rx.recv();
+            } catch (const CopyFailed&) {
+                threw_here = true;
+            }
+        }
+        EXPECT_TRUE(threw_here);
+        auto r = co_await rx.recv();
+        CO_ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->value, 4);
+    }());
+}
+
+TEST(BroadcastChannel, SenderLenCountsValuesNotYetReadByEveryReceiverDue) {
+    auto [tx, rx] = weft::broadcast::channel<int>(4);
+    EXPECT_TRUE(tx.is_empty());
+    EXPECT_EQ(tx.len(), 0u);
+    Receiver<int> other = tx.subscribe();
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(tx.send(i));
+    EXPECT_EQ(tx.len(), 3u);
+    EXPECT_EQ(*rx.try_recv(), 0);
+    EXPECT_EQ(tx.len(), 3u);  // `other` has not read 0 yet
+    EXPECT_EQ(*other.try_recv(), 0);
+    EXPECT_EQ(tx.len(), 2u);
+    for (int i = 3; i < 10; ++i) EXPECT_TRUE(tx.send(i));
+    EXPECT_EQ(tx.len(), 4u);  // never more than the capacity: older ones were overwritten
+    { auto gone = std::move(other); }
+    while (rx.try_recv().has_value() || rx.len() > 0) {
+    }
+    EXPECT_TRUE(tx.is_empty());
+}
+
+TEST(BroadcastChannel, ReceiverCountFollowsSubscribeAndDrop) {
+    auto [tx, rx] = weft::broadcast::channel<int>(4);
+    EXPECT_EQ(tx.receiver_count(), 1u);
+    {
+        Receiver<int> more = rx.resubscribe();
+        EXPECT_EQ(tx.receiver_count(), 2u);
+    }
+    EXPECT_EQ(tx.receiver_count(), 1u);
+}
+
+TEST_P(BroadcastTest, SenderClosedCompletesOnceEveryReceiverIsGone) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::broadcast::channel<int>(4);
+        Receiver<int> second = tx.subscribe();
+        JoinHandle<void> watcher = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(tx));
+        co_await settle();
+        { auto gone = std::move(rx); }
+        co_await settle();
+        EXPECT_FALSE(watcher.is_finished());  // one receiver left
+        { auto gone = std::move(second); }
+        co_await watcher;
+        co_await tx.closed();  // at once now
+        EXPECT_EQ(tx.receiver_count(), 0u);
+    }());
+}
+
+TEST_P(BroadcastTest, AnAbortedClosedWaiterLeavesNoWaiterBehind) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::broadcast::channel<int>(4);
+        JoinHandle<void> doomed = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(tx));
+        JoinHandle<void> behind = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(tx));
+        co_await settle();
+        doomed.abort();
+        EXPECT_TRUE(co_await was_aborted(doomed));
+        { auto gone = std::move(rx); }  // wakes the remaining waiter (and touches no dead one)
+        co_await behind;
+    }());
+}
+
+TEST_P(BroadcastTest, ALoopOnClosedWithNoReceiversStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::broadcast::channel<int>(4);
+        { auto gone = std::move(rx); }
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = spawn_that_sets(other_ran);
+        for (int i = 0; i < 100'000 && !other_ran; ++i) co_await tx.closed();  // each completes at once
+        EXPECT_TRUE(other_ran);
+        co_await other;
+    }());
+}
+
+TEST(BroadcastChannel, AWeakSenderUpgradesWhileASenderExistsAndNeverKeepsTheChannelOpen) {
+    auto [tx, rx] = weft::broadcast::channel<int>(4);
+    weft::broadcast::WeakSender<int> weak = tx.downgrade();
+    EXPECT_EQ(tx.strong_count(), 1u);
+    EXPECT_EQ(tx.weak_count(), 1u);
+    {
+        weft::broadcast::WeakSender<int> copy = weak;
+        EXPECT_EQ(weak.weak_count(), 2u);
+    }
+    EXPECT_EQ(weak.weak_count(), 1u);
+    {
+        std::optional<Sender<int>> again = weak.upgrade();
+        ASSERT_TRUE(again.has_value());
+        EXPECT_EQ(weak.strong_count(), 2u);
+        EXPECT_TRUE(again->same_channel(tx));
+        EXPECT_EQ(again->send(1).receivers(), 1u);
+    }
+    EXPECT_EQ(weak.strong_count(), 1u);
+    EXPECT_EQ(*rx.try_recv(), 1);
+    { auto gone = std::move(tx); }  // the last Sender: the weak one does not hold it open
+    EXPECT_TRUE(rx.is_closed());
+    EXPECT_TRUE(rx.try_recv().is_closed());
+    EXPECT_EQ(weak.strong_count(), 0u);
+    EXPECT_FALSE(weak.upgrade().has_value());  // for ever
+    weft::broadcast::WeakSender<int> moved = std::move(weak);
+    EXPECT_FALSE(weak.upgrade().has_value());
+    EXPECT_EQ(moved.weak_count(), 1u);
+}
+
+TEST_P(BroadcastTest, DroppingTheLastSenderOrReceiverWakesWaitersWithoutAllocating) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        {
+            auto [tx, rx] = weft::broadcast::channel<int>(4);
+            JoinHandle<bool> waiting = weft::spawn([](Receiver<int> rx) -> Task<bool> {
+                co_return (co_await rx.recv()).is_closed();
+            }(tx.subscribe()));
+            co_await settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                { auto gone = std::move(tx); }
+                { auto gone = std::move(rx); }
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            EXPECT_TRUE(co_await waiting);
+        }
+        {
+            auto [tx, rx] = weft::broadcast::channel<int>(4);
+            JoinHandle<void> watcher = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(tx));
+            co_await settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                { auto gone = std::move(rx); }
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            co_await watcher;
+        }
     }());
 }
 

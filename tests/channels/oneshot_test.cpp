@@ -1,6 +1,7 @@
 // oneshot::channel: one value, once; both sides can go away first.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -9,8 +10,11 @@
 #include <weft/channels/oneshot.hpp>
 #include <weft/runtime/runtime.hpp>
 
+#include "support/failing_alloc.hpp"
 #include "support/runtimes.hpp"
+#include "support/task_helpers.hpp"
 #include "support/test_event.hpp"
+#include "support/throw_switch.hpp"
 
 namespace {
 
@@ -19,6 +23,11 @@ using weft::Task;
 using weft::oneshot::Receiver;
 using weft::oneshot::RecvError;
 using weft::oneshot::Sender;
+using weft::test::MoveFailed;
+using weft::test::NoAllocations;
+using weft::test::spawn_that_sets;
+using weft::test::Throwing;
+using weft::test::ThrowSwitch;
 using weft::test::Tracked;
 
 class OneshotTest : public weft::test::AllRuntimes {};
@@ -217,6 +226,200 @@ TEST_P(OneshotTest, AnAbortedReceiverLeavesTheSenderAbleToSeeItGone) {
         }
         EXPECT_TRUE(tx.is_closed());  // the frame, and the receiver in it, is gone
         EXPECT_TRUE(tx.send(1).is_closed());
+    }());
+}
+
+TEST(OneshotChannel, AThrowingMoveInSendPropagatesAndTheReceiverSeesTheSenderDropped) {
+    auto [tx, rx] = weft::oneshot::channel<Throwing>();
+    Throwing value(7);
+    {
+        ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+        EXPECT_THROW((void)tx.send(std::move(value)), MoveFailed);  // the argument's own move throws first
+    }
+    auto [tx2, rx2] = weft::oneshot::channel<Throwing>();
+    {
+        // The argument is built in place (no move), so the throw comes from inside send: the
+        // move into the channel.
+        ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+        EXPECT_THROW((void)tx2.send(Throwing(7)), MoveFailed);
+    }
+    auto r = rx2.try_recv();
+    ASSERT_TRUE(r.is_disconnected());  // not "empty" for ever: the sender is used up, as dropped
+    EXPECT_THROW(rx2.blocking_recv(), RecvError);
+    EXPECT_TRUE(rx2.is_terminated());
+    EXPECT_THROW((void)tx2.send(Throwing(8)), std::logic_error);  // used up
+    // The first channel was untouched by the failed argument move: it still works.
+    EXPECT_TRUE(tx.send(Throwing(9)));
+    EXPECT_EQ(rx.blocking_recv().value, 9);
+}
+
+TEST(OneshotChannel, AThrowingMoveWhileHandingTheValueBackStillDropsTheSender) {
+    auto [tx, rx] = weft::oneshot::channel<Throwing>();
+    rx.close();
+    {
+        ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+        EXPECT_THROW((void)tx.send(Throwing(1)), MoveFailed);  // the refusal's move of the value back
+    }
+    EXPECT_TRUE(rx.try_recv().is_disconnected());
+    EXPECT_TRUE(rx.is_empty());
+}
+
+TEST_P(OneshotTest, AThrowingMoveInSendWakesAWaitingReceiverWithRecvError) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::oneshot::channel<Throwing>();
+        JoinHandle<bool> receiver = weft::spawn([](Receiver<Throwing> rx) -> Task<bool> {
+            try {
+                (void)co_await rx;
+            } catch (const RecvError&) {
+                co_return rx.is_terminated();
+            }
+            co_return false;
+        }(std::move(rx)));
+        co_await weft::test::settle();
+        {
+            ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+            EXPECT_THROW((void)tx.send(Throwing(1)), MoveFailed);
+        }
+        for (int i = 0; i < 10'000 && !receiver.is_finished(); ++i) co_await weft::yield_now();
+        CO_ASSERT_TRUE(receiver.is_finished());  // woken, not stranded
+        EXPECT_TRUE(co_await receiver);
+    }());
+}
+
+TEST(OneshotChannel, IsTerminatedOnceAReceiveHasCompleted) {
+    {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        EXPECT_FALSE(rx.is_terminated());
+        EXPECT_TRUE(rx.try_recv().is_empty());
+        EXPECT_FALSE(rx.is_terminated());  // an empty try_recv completes nothing
+        EXPECT_TRUE(tx.send(1));
+        EXPECT_FALSE(rx.is_terminated());  // sent, not yet taken
+        EXPECT_EQ(*rx.try_recv(), 1);
+        EXPECT_TRUE(rx.is_terminated());
+        Receiver<int> moved = std::move(rx);
+        EXPECT_TRUE(moved.is_terminated());
+        EXPECT_THROW((void)rx.is_terminated(), std::logic_error);
+    }
+    {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        { auto gone = std::move(tx); }
+        EXPECT_FALSE(rx.is_terminated());  // the drop is known, but not yet reported
+        EXPECT_THROW(rx.blocking_recv(), RecvError);
+        EXPECT_TRUE(rx.is_terminated());
+    }
+    {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        rx.close();
+        EXPECT_TRUE(rx.try_recv().is_disconnected());
+        EXPECT_TRUE(rx.is_terminated());
+    }
+}
+
+TEST(OneshotChannel, IsEmptyUntilAValueIsWaitingAndAgainOnceItIsTaken) {
+    auto [tx, rx] = weft::oneshot::channel<std::string>();
+    EXPECT_TRUE(rx.is_empty());
+    EXPECT_TRUE(tx.send("v"));
+    EXPECT_FALSE(rx.is_empty());
+    rx.close();
+    EXPECT_FALSE(rx.is_empty());  // a value sent before the close can still be taken
+    EXPECT_EQ(*rx.try_recv(), "v");
+    EXPECT_TRUE(rx.is_empty());
+
+    auto [tx2, rx2] = weft::oneshot::channel<int>();
+    { auto gone = std::move(tx2); }
+    EXPECT_TRUE(rx2.is_empty());
+    Receiver<int> moved = std::move(rx2);
+    EXPECT_TRUE(moved.is_empty());
+    EXPECT_THROW((void)rx2.is_empty(), std::logic_error);
+}
+
+TEST_P(OneshotTest, ALoopOnClosedOfAClosedChannelStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        { auto gone = std::move(rx); }
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = spawn_that_sets(other_ran);
+        for (int i = 0; i < 100'000 && !other_ran; ++i) co_await tx.closed();  // each completes at once
+        EXPECT_TRUE(other_ran);
+        co_await other;
+    }());
+}
+
+TEST_P(OneshotTest, ALoopAwaitingAFinishedReceiverStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::oneshot::channel<int>();
+        { auto gone = std::move(tx); }
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = spawn_that_sets(other_ran);
+        int errors = 0;
+        for (int i = 0; i < 100'000 && !other_ran; ++i) {
+            try {
+                (void)co_await rx;  // completes at once, with RecvError
+            } catch (const RecvError&) {
+                ++errors;
+            }
+        }
+        EXPECT_TRUE(other_ran);
+        EXPECT_GT(errors, 0);
+        co_await other;
+    }());
+}
+
+TEST_P(OneshotTest, DroppingEitherSideAndCloseWakeWaitersWithoutAllocating) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        // The receiver goes while the sender awaits closed().
+        {
+            auto [tx, rx] = weft::oneshot::channel<int>();
+            JoinHandle<void> watcher = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(std::move(tx)));
+            co_await weft::test::settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                { auto gone = std::move(rx); }
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            co_await watcher;
+        }
+        // close() while the sender awaits closed().
+        {
+            auto [tx, rx] = weft::oneshot::channel<int>();
+            JoinHandle<void> watcher = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(std::move(tx)));
+            co_await weft::test::settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                rx.close();
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            co_await watcher;
+        }
+        // The sender goes unsent while the receiver waits.
+        {
+            auto [tx, rx] = weft::oneshot::channel<int>();
+            JoinHandle<bool> receiver = weft::spawn([](Receiver<int> rx) -> Task<bool> {
+                try {
+                    (void)co_await rx;
+                } catch (const RecvError&) {
+                    co_return true;
+                }
+                co_return false;
+            }(std::move(rx)));
+            co_await weft::test::settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                { auto gone = std::move(tx); }
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            EXPECT_TRUE(co_await receiver);
+        }
     }());
 }
 

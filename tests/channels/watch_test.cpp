@@ -4,14 +4,17 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <weft/channels/watch.hpp>
 #include <weft/runtime/runtime.hpp>
 
+#include "support/failing_alloc.hpp"
 #include "support/runtimes.hpp"
 #include "support/task_helpers.hpp"
+#include "support/throw_switch.hpp"
 
 namespace {
 
@@ -23,6 +26,11 @@ using weft::test::was_aborted;
 using weft::watch::Receiver;
 using weft::watch::RecvError;
 using weft::watch::Sender;
+using weft::test::MoveFailed;
+using weft::test::CopyFailed;
+using weft::test::NoAllocations;
+using weft::test::Throwing;
+using weft::test::ThrowSwitch;
 
 class WatchTest : public weft::test::AllRuntimes {};
 
@@ -251,6 +259,283 @@ TEST_P(WatchTest, ATaskThatAlwaysFindsAChangeStillYieldsToOthers) {
         }
         EXPECT_TRUE(other_ran);
         co_await other;
+    }());
+}
+
+TEST_P(WatchTest, AThrowingMoveInAnyUpdatePropagatesAndLeavesTheChannelWorking) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<Throwing>(Throwing(0));
+        JoinHandle<int> waiting = weft::spawn([](Receiver<Throwing> rx) -> Task<int> {
+            auto changed = co_await rx.changed();
+            if (!changed) co_return -1;
+            co_return rx.borrow_and_update()->value;
+        }(rx));
+        co_await settle();
+        {
+            ThrowSwitch::Scope moves_throw(ThrowSwitch::kMove);
+            EXPECT_THROW((void)tx.send(Throwing(1)), MoveFailed);
+            EXPECT_THROW((void)tx.send_replace(Throwing(2)), MoveFailed);
+            EXPECT_THROW(tx.send_modify([](Throwing& v) { v = Throwing(std::move(v)); }), MoveFailed);
+        }
+        {
+            ThrowSwitch::Scope copies_throw(ThrowSwitch::kCopy);
+            const Throwing lvalue(4);
+            EXPECT_THROW((void)tx.send(lvalue), CopyFailed);
+        }
+        EXPECT_FALSE(rx.has_changed());  // nothing was notified
+        EXPECT_EQ(rx.borrow()->value, 0);
+        EXPECT_FALSE(waiting.is_finished());
+        // The lock was released and no waiter was lost: a later update reaches everyone.
+        EXPECT_TRUE(tx.send(Throwing(5)));
+        EXPECT_EQ(co_await waiting, 5);
+        EXPECT_TRUE(co_await rx.changed());
+        EXPECT_EQ(rx.borrow()->value, 5);
+    }());
+}
+
+TEST_P(WatchTest, ALoopOnClosedOfAClosedChannelStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        { auto gone = std::move(rx); }
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = spawn_that_sets(other_ran);
+        for (int i = 0; i < 100'000 && !other_ran; ++i) co_await tx.closed();  // each completes at once
+        EXPECT_TRUE(other_ran);
+        co_await other;
+    }());
+}
+
+TEST_P(WatchTest, ALoopOnWaitForThatHoldsAtOnceStillYieldsToOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(1);
+        std::atomic<bool> other_ran{false};
+        JoinHandle<void> other = spawn_that_sets(other_ran);
+        for (int i = 0; i < 100'000 && !other_ran; ++i) {
+            auto r = co_await rx.wait_for([](int v) { return v == 1; });
+            EXPECT_TRUE(r);
+        }
+        EXPECT_TRUE(other_ran);
+        co_await other;
+    }());
+}
+
+TEST_P(WatchTest, DroppingTheLastReceiverOrSenderWakesWaitersWithoutAllocating) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        {
+            auto [tx, rx] = weft::watch::channel<int>(0);
+            JoinHandle<void> watcher = weft::spawn([](Sender<int> tx) -> Task<void> { co_await tx.closed(); }(tx));
+            co_await settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                { auto gone = std::move(rx); }
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            co_await watcher;
+        }
+        {
+            auto [tx, rx] = weft::watch::channel<int>(0);
+            JoinHandle<bool> waiting = weft::spawn([](Receiver<int> rx) -> Task<bool> {
+                co_return (co_await rx.changed()).is_closed();
+            }(rx));
+            co_await settle();
+            std::size_t allocations;
+            {
+                NoAllocations guard;
+                { auto gone = std::move(tx); }
+                allocations = guard.count();
+            }
+            EXPECT_EQ(allocations, 0u);
+            EXPECT_TRUE(co_await waiting);
+        }
+    }());
+}
+
+TEST(WatchChannel, HasChangedReportsClosedOnceEverySenderIsGone) {
+    auto [tx, rx] = weft::watch::channel<int>(0);
+    auto open = rx.has_changed();
+    EXPECT_TRUE(open.ok());
+    EXPECT_FALSE(open.value());
+    EXPECT_TRUE(tx.send(1));
+    EXPECT_TRUE(rx.has_changed().value());
+    { auto gone = std::move(tx); }
+    auto closed = rx.has_changed();  // closed wins over the unseen version, as Tokio's Err
+    EXPECT_TRUE(closed.is_closed());
+    EXPECT_FALSE(closed.ok());
+    EXPECT_FALSE(closed);
+    EXPECT_EQ(closed.error(), RecvError::closed);
+    EXPECT_THROW((void)closed.value(), std::logic_error);
+}
+
+TEST(WatchChannel, MarkChangedMakesTheCurrentValueCountAsUnseen) {
+    auto [tx, rx] = weft::watch::channel<int>(3);
+    EXPECT_FALSE(rx.has_changed());
+    rx.mark_changed();
+    EXPECT_TRUE(rx.has_changed());
+    EXPECT_TRUE(rx.borrow().has_changed());
+    EXPECT_EQ(*rx.borrow_and_update(), 3);
+    EXPECT_FALSE(rx.has_changed());
+    rx.mark_changed();
+    rx.mark_unchanged();
+    EXPECT_FALSE(rx.has_changed());
+    Receiver<int> moved = std::move(rx);
+    EXPECT_THROW(rx.mark_changed(), std::logic_error);
+}
+
+TEST_P(WatchTest, MarkChangedMakesChangedCompleteOnceWithoutASend) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(3);
+        rx.mark_changed();
+        EXPECT_TRUE(co_await rx.changed());  // at once
+        EXPECT_FALSE(rx.has_changed());
+        JoinHandle<int> next = weft::spawn([](Receiver<int>& rx) -> Task<int> {
+            EXPECT_TRUE(co_await rx.changed());
+            co_return *rx.borrow_and_update();
+        }(rx));
+        co_await settle();
+        EXPECT_FALSE(next.is_finished());  // only once
+        EXPECT_TRUE(tx.send(4));
+        EXPECT_EQ(co_await next, 4);
+    }());
+}
+
+TEST_P(WatchTest, WaitForYieldsTheCurrentValueAtOnceIfItHoldsEvenIfSeen) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(7);
+        int calls = 0;
+        {
+            auto r = co_await rx.wait_for([&](const int& v) {
+                ++calls;
+                return v == 7;
+            });
+            CO_ASSERT_TRUE(r.ok());
+            EXPECT_EQ(*r, 7);
+        }
+        EXPECT_EQ(calls, 1);
+        EXPECT_TRUE(tx.send(8));  // the result released the lock: the update can proceed
+    }());
+}
+
+TEST_P(WatchTest, WaitForWaitsForAValueThatHoldsAndMarksItSeen) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        JoinHandle<int> waiting = weft::spawn([](Receiver<int>& rx) -> Task<int> {
+            auto r = co_await rx.wait_for([](int v) { return v >= 3; });
+            if (!r) co_return -1;
+            co_return *r;
+        }(rx));
+        co_await settle();
+        for (int i = 1; i <= 2; ++i) {
+            EXPECT_TRUE(tx.send(i));
+            co_await settle();
+            EXPECT_FALSE(waiting.is_finished());
+        }
+        EXPECT_TRUE(tx.send(3));
+        EXPECT_EQ(co_await waiting, 3);
+        EXPECT_FALSE(rx.has_changed());  // the version it returned is marked seen
+        EXPECT_TRUE(tx.send(4));
+    }());
+}
+
+TEST_P(WatchTest, WaitForReportsClosedAfterTryingTheFinalValue) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        std::vector<int> looked_at;
+        JoinHandle<bool> waiting = weft::spawn([](Receiver<int>& rx, std::vector<int>& looked_at) -> Task<bool> {
+            auto r = co_await rx.wait_for([&](int v) {
+                looked_at.push_back(v);
+                return v < 0;
+            });
+            co_return r.is_closed() && r.error() == RecvError::closed;
+        }(rx, looked_at));
+        co_await settle();
+        EXPECT_TRUE(tx.send(9));
+        { auto gone = std::move(tx); }
+        EXPECT_TRUE(co_await waiting);
+        CO_ASSERT_TRUE(!looked_at.empty());
+        EXPECT_EQ(looked_at.front(), 0);
+        EXPECT_EQ(looked_at.back(), 9);  // the final value was tried before closed was reported
+        // On a closed channel whose final value holds, the value still comes back.
+        auto r = co_await rx.wait_for([](int v) { return v == 9; });
+        EXPECT_TRUE(r);
+    }());
+}
+
+TEST_P(WatchTest, AThrowingPredicateComesOutOfWaitForAndLeavesTheChannelWorking) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        JoinHandle<bool> waiting = weft::spawn([](Receiver<int>& rx) -> Task<bool> {
+            try {
+                (void)co_await rx.wait_for([](int v) {
+                    if (v == 1) throw std::runtime_error("pred");
+                    return false;
+                });
+            } catch (const std::runtime_error&) {
+                co_return true;
+            }
+            co_return false;
+        }(rx));
+        co_await settle();
+        EXPECT_TRUE(tx.send(1));
+        EXPECT_TRUE(co_await waiting);
+        EXPECT_TRUE(tx.send(2));  // no lock was left held
+        auto r = co_await rx.wait_for([](int v) { return v == 2; });
+        EXPECT_TRUE(r);
+    }());
+}
+
+TEST_P(WatchTest, AnAbortedWaitForLeavesNoWaiterAndHoldsNoLock) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        JoinHandle<void> doomed = weft::spawn([](Receiver<int>& rx) -> Task<void> {
+            (void)co_await rx.wait_for([](int v) { return v == 100; });
+        }(rx));
+        co_await settle();
+        doomed.abort();
+        EXPECT_TRUE(co_await was_aborted(doomed));
+        EXPECT_TRUE(tx.send(100));  // would spin for ever on a leaked lock
+        auto r = co_await rx.wait_for([](int v) { return v == 100; });
+        EXPECT_TRUE(r);
+    }());
+}
+
+TEST_P(WatchTest, SendersCopyAndTheChannelClosesWhenTheLastGoes) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::watch::channel<int>(0);
+        Sender<int> second = tx;
+        EXPECT_EQ(tx.sender_count(), 2u);
+        EXPECT_TRUE(second.same_channel(tx));
+        JoinHandle<int> waiting = weft::spawn([](Receiver<int> rx) -> Task<int> {
+            int last = -1;
+            while (auto changed = co_await rx.changed()) last = *rx.borrow_and_update();
+            co_return last;
+        }(rx));
+        EXPECT_TRUE(tx.send(1));
+        EXPECT_TRUE(second.send(2));
+        { auto gone = std::move(tx); }
+        co_await settle();
+        EXPECT_FALSE(rx.is_closed());  // one sender left
+        EXPECT_FALSE(waiting.is_finished());
+        EXPECT_EQ(second.sender_count(), 1u);
+        EXPECT_TRUE(second.send(3));
+        Sender<int> assigned = second;  // copy, then drop both
+        assigned = Sender<int>(std::move(second));
+        EXPECT_EQ(assigned.sender_count(), 1u);
+        { auto gone = std::move(assigned); }
+        EXPECT_TRUE(rx.is_closed());
+        EXPECT_EQ(co_await waiting, 3);
     }());
 }
 
