@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "../waker.hpp"
+#include "sync.hpp"
 
 namespace weft::detail {
 
@@ -61,7 +62,7 @@ private:
     static constexpr std::uint32_t kRegistering = 1;
     static constexpr std::uint32_t kWaking = 2;
 
-    std::atomic<std::uint32_t> state_{kWaiting};
+    atomic<std::uint32_t> state_{kWaiting};
     Waker waker_;
 };
 
