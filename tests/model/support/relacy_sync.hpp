@@ -401,6 +401,13 @@ Outcome simulate(int iters) {
     return o;
 }
 
+// The failure Relacy reported (the line after the test's name), e.g. "DEADLOCK" or "DATA RACE".
+inline std::string headline(const std::string& report) {
+    const std::size_t start = report.find('\n');
+    if (start == std::string::npos) return report;
+    return report.substr(start + 1, report.find('\n', start + 1) - start - 1);
+}
+
 // Runs Test with one operation weakened: line `line` of `header` uses `order`. Returns the outcome
 // and the number of operations the fault hit.
 template <class Test>
@@ -410,6 +417,7 @@ std::pair<Outcome, unsigned long> simulate_with_fault(int iters, const char* hea
     Outcome o = simulate<Test>(iters);
     const unsigned long hits = seeded_fault.hits;
     seeded_fault = SeededFault{};
+    if (!o.passed) std::cout << "seeded bug (" << header << ":" << line << ") caught: " << headline(o.report) << '\n';
     return {o, hits};
 }
 
