@@ -28,6 +28,7 @@
 
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/detail/sync.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
 #include <weft/runtime/waker.hpp>
 #include <weft/runtime/detail/coop.hpp>
@@ -138,8 +139,8 @@ public:
     }
 
 private:
-    std::atomic<std::uint32_t> state_{0};
-    std::atomic<std::uint32_t> refs_{2};
+    weft::detail::atomic<std::uint32_t> state_{0};
+    weft::detail::atomic<std::uint32_t> refs_{2};
     std::optional<T> value_;
     Waker rx_waker_;
     Waker tx_waker_;

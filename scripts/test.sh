@@ -5,7 +5,7 @@
 # Ends with one line "N passed, N failed" summing the three.
 #
 #   bash scripts/test.sh                 # all three builds
-#   bash scripts/test.sh --only tsan     # one of: release, asan, tsan, fuzz, checks
+#   bash scripts/test.sh --only tsan     # one of: release, asan, tsan, fuzz, checks, model
 #   WEFT_TEST_FILTER='Mpsc*' bash scripts/test.sh   # a GoogleTest filter
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,8 +56,14 @@ run_build() {  # name, CC, CXX, extra meson args..., -- , meson test args...
 }
 
 mkdir -p build
+# The release build also runs the Relacy models of the lock-free core (tests/model, meson suite
+# "model"; the sanitized builds skip them). `--only model` runs just those, in the same build
+# directory; WEFT_MODEL_SCALE scales their iteration counts (default 1: well under a minute).
 if [ -z "$only" ] || [ "$only" = release ]; then
   run_build release gcc g++ --buildtype=release
+fi
+if [ "$only" = model ]; then
+  run_build release gcc g++ --buildtype=release -- --suite model
 fi
 if [ -z "$only" ] || [ "$only" = asan ]; then
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1$sym_opt" \

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "../waker.hpp"
+#include "sync.hpp"
 
 namespace weft::detail {
 
@@ -36,7 +37,10 @@ public:
             // kWaking was set while we wrote the slot: the waker saw kRegistering and left the
             // slot to us. Take it and wake it.
             Waker taken = std::move(waker_);
-            state_.store(kWaiting, std::memory_order_release);
+            // An RMW, not a store: acquire makes the events of every waker that set kWaking
+            // meanwhile visible to the caller's re-check (a second waker's release would not be
+            // read by a plain store). Found by tests/model/atomic_waker_model.cpp.
+            state_.exchange(kWaiting, std::memory_order_acq_rel);
             taken.wake();
         }
     }
@@ -61,7 +65,7 @@ private:
     static constexpr std::uint32_t kRegistering = 1;
     static constexpr std::uint32_t kWaking = 2;
 
-    std::atomic<std::uint32_t> state_{kWaiting};
+    atomic<std::uint32_t> state_{kWaiting};
     Waker waker_;
 };
 

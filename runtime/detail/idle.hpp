@@ -20,6 +20,8 @@
 #include <mutex>
 #include <vector>
 
+#include "sync.hpp"
+
 namespace weft::detail {
 
 class Idle {
@@ -113,8 +115,8 @@ private:
     }
 
     const std::uint32_t num_workers_;
-    std::atomic<std::uint32_t> state_;
-    std::mutex mutex_;                     // guards sleepers_; parking is not a fast path
+    atomic<std::uint32_t> state_;
+    mutex mutex_;                          // guards sleepers_; parking is not a fast path
     std::vector<std::uint32_t> sleepers_;
 };
 

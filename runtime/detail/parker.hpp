@@ -13,6 +13,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "sync.hpp"
+
 namespace weft::detail {
 
 class Driver;
@@ -94,9 +96,9 @@ private:
     bool park_in_driver();  // driver.cpp: false if the driver is taken
 
     Driver* driver_ = nullptr;
-    std::atomic<int> state_{kEmpty};
-    std::mutex mutex_;
-    std::condition_variable cv_;
+    atomic<int> state_{kEmpty};
+    mutex mutex_;
+    condition_variable cv_;
 };
 
 }  // namespace weft::detail

@@ -35,6 +35,7 @@
 #include <cstdint>
 
 #include "task_header.hpp"
+#include "sync.hpp"
 
 namespace weft::detail {
 
@@ -160,9 +161,9 @@ private:
         return (std::uint64_t{steal} << 32) | real;
     }
 
-    alignas(64) std::atomic<std::uint64_t> head_{0};  // written by the owner's pops and by stealers
-    alignas(64) std::atomic<std::uint32_t> tail_{0};  // written only by the owner
-    alignas(64) std::array<std::atomic<TaskHeader*>, kCapacity> slots_;
+    alignas(64) atomic<std::uint64_t> head_{0};  // written by the owner's pops and by stealers
+    alignas(64) atomic<std::uint32_t> tail_{0};  // written only by the owner
+    alignas(64) std::array<atomic<TaskHeader*>, kCapacity> slots_;
 };
 
 }  // namespace weft::detail

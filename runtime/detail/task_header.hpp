@@ -38,6 +38,7 @@
 #include "../waker.hpp"
 #include "cancel_scope.hpp"
 #include "context.hpp"
+#include "sync.hpp"
 
 namespace weft::detail {
 
@@ -227,7 +228,7 @@ public:
     bool is_owned = false;
 
 private:
-    std::atomic<std::uint64_t> state_;
+    atomic<std::uint64_t> state_;
     const TaskVtable* vtable_;
     std::coroutine_handle<> resume_point_;  // touched only by the polling worker
     Pollable* pending_ = nullptr;           // likewise
