@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <system_error>
 #include <utility>
 
@@ -21,6 +24,18 @@ void* const kWakeToken = reinterpret_cast<void*>(std::uintptr_t{1});
 constexpr int kMaxEvents = 256;
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::system_category(), what); }
+
+// epoll_wait fails otherwise only with EBADF or EINVAL (the epoll descriptor was closed or
+// replaced behind the runtime's back) or EFAULT (memory corruption). Neither goes away: retrying
+// would spin a core for ever and every task waiting on I/O or a timer would hang. Aborting, not
+// throwing: turn() runs on whichever worker parks, a thread with no caller to catch it (on the
+// multi-thread runtime the exception would reach std::terminate with no message), and a runtime
+// whose reactor is gone cannot be recovered by block_on's caller either.
+[[noreturn]] void fail_wait(int err) noexcept {
+    std::fprintf(stderr, "weft: epoll_wait failed: %s (errno %d); the I/O driver cannot continue\n", std::strerror(err),
+                 err);
+    std::abort();
+}
 }  // namespace
 
 IoDriver::IoDriver() {
@@ -110,7 +125,10 @@ std::size_t IoDriver::turn(std::optional<std::chrono::milliseconds> timeout) {
     int wait_ms = -1;
     if (timeout) wait_ms = static_cast<int>(std::min<std::chrono::milliseconds::rep>(timeout->count(), 1 << 30));
     const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
-    if (n < 0) return 0;  // EINTR: the caller loops
+    if (n < 0) {
+        if (errno == EINTR) return 0;  // a signal: the caller loops
+        fail_wait(errno);
+    }
     std::size_t dispatched = 0;
     for (int i = 0; i < n; ++i) {
         if (events[i].data.ptr == kWakeToken) {

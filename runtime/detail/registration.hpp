@@ -13,10 +13,12 @@
 #include <cstddef>
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <utility>
 
 #include "context.hpp"
+#include "coop.hpp"
 #include "io_driver.hpp"
 #include "scheduler.hpp"
 
@@ -75,19 +77,42 @@ private:
 // a short read or write, for ops that say their `size`) clears that readiness unless a newer event
 // arrived meanwhile (see ScheduledIo), so an edge that lands between the call and the wait is not
 // lost.
+//
+// Budget: every operation spends one unit of the task's cooperative budget (coop.hpp), as Tokio
+// charges every readiness poll. With the budget spent, await_ready does not try the call: the
+// task yields first and tries when it runs again, so a loop on an always-ready socket (a flooded
+// reader, a writer with room, an accept that keeps failing) lets the other tasks, timers and the
+// reactor run. The call is tried only once the task runs again, so an operation cancelled during
+// the yield has moved nothing.
+//
+// Waiting: the awaiter owns an IoWaiter node; any number of awaiters may wait on one socket and
+// direction, and every one is woken by an edge (see ScheduledIo). The node is unlinked when the
+// awaiter completes or is destroyed.
 template <class Op>
 class WEFT_MUST_AWAIT IoAwaiter final : public Pollable {
 public:
     IoAwaiter(const Registration& reg, Interest interest, const char* what, Op op)
         : reg_(reg), interest_(interest), what_(what), op_(std::move(op)) {}
+    // Only before it is awaited (the node is copied unlinked).
+    IoAwaiter(IoAwaiter&&) = default;
+    IoAwaiter& operator=(IoAwaiter&&) = delete;
+    ~IoAwaiter() { unlink(); }
 
-    bool await_ready() { return try_complete(nullptr); }
+    bool await_ready() {
+        if (!coop::try_consume()) {
+            must_yield_ = true;
+            return false;
+        }
+        return try_complete(nullptr);
+    }
     bool await_suspend(std::coroutine_handle<>) {
-        if (try_complete_with_waker()) return false;
+        if (must_yield_) coop::request_yield();
+        else if (try_complete_with_waker()) return false;
         set_pending_poll(this);
         return true;
     }
     bool poll_ready() noexcept override {
+        must_yield_ = false;
         try {
             return try_complete_with_waker();
         } catch (...) {
@@ -108,10 +133,21 @@ private:
         return try_complete(&waker);
     }
     bool try_complete(const Waker* waker) {
+        const bool done = try_once(waker);
+        if (done) unlink();
+        return done;
+    }
+    bool try_once(const Waker* waker) {
         if (!reg_.is_open()) return closed_ = true;
         ScheduledIo& io = reg_.io();
         for (;;) {
-            const std::optional<ReadyEvent> ev = waker ? io.poll_ready(interest_, *waker) : io.ready_now(interest_);
+            std::optional<ReadyEvent> ev;
+            if (waker) {
+                ev = io.poll_ready(interest_, waiter_, *waker);
+                linked_ = &io;  // maybe linked now: unlink() asks under the lock
+            } else {
+                ev = io.ready_now(interest_);
+            }
             if (!ev) return false;
             if (ev->ready & ready::kShutdown) return closed_ = true;
             const ssize_t n = op_();
@@ -134,6 +170,9 @@ private:
             return true;
         }
     }
+    void unlink() noexcept {
+        if (ScheduledIo* io = std::exchange(linked_, nullptr)) io->remove_waiter(waiter_);
+    }
 
     const Registration& reg_;
     Interest interest_;
@@ -142,6 +181,9 @@ private:
     ssize_t result_ = 0;
     int error_ = 0;
     bool closed_ = false;
+    bool must_yield_ = false;      // await_ready found the budget spent: suspend as a yield
+    ScheduledIo* linked_ = nullptr;  // where waiter_ may be linked (nullptr: certainly not)
+    IoWaiter waiter_;
 };
 
 }  // namespace weft::detail

@@ -6,9 +6,15 @@
 // (`clear_readiness`): an edge that arrived between its failed read and the clear bumped the tick,
 // so the clear is skipped and the readiness is not lost (edge-triggered epoll never repeats it).
 //
-// Waiting: a task loads the readiness; if not ready it stores its waker under `lock_`, then loads
-// again. The reactor's RMW precedes its lock of `lock_`, so either it sees the waker or the task's
-// second load sees the bits. One reader and one writer may wait at a time (a split stream).
+// Waiting: a task loads the readiness; if not ready it links its IoWaiter (interest and waker)
+// into the list under `lock_`, then loads again. The reactor's RMW precedes its lock of `lock_`,
+// so either it finds the waiter or the task's second load sees the bits.
+//
+// Any number of tasks may wait on each direction (several accepts on one listener, a reader and a
+// writer of a split stream, two readers): an edge unlinks and wakes every waiter whose interest
+// it matches, as Tokio's ScheduledIo does. The one whose system call runs first takes what is
+// there; the others get EAGAIN, clear the readiness and wait again. A woken waiter is unlinked,
+// so a wake is never lost to a later registration replacing an earlier one.
 //
 // Orders: the reactor's fetch_or is acq_rel and the task's loads acquire, so what the kernel
 // reported is what the task acts on; the tick check in clear_readiness is a CAS for the same
@@ -16,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -37,6 +44,24 @@ inline constexpr std::uint32_t kShutdown = 1u << 5;     // closed locally, or th
 enum class Interest : std::uint32_t {
     read = ready::kReadable | ready::kReadClosed | ready::kError | ready::kShutdown,
     write = ready::kWritable | ready::kWriteClosed | ready::kError | ready::kShutdown,
+};
+
+// One task's wait on a ScheduledIo: an intrusive node owned by the waiting awaiter, so waiting
+// allocates nothing. Links, interest and waker are guarded by the ScheduledIo's lock; the awaiter
+// unlinks it (remove_waiter) before it goes away. `linked` is also read outside the lock: an edge
+// stores false last, with release, and never touches the node after, so an owner that sees false
+// (acquire) may destroy it without taking the lock (the common case: the edge woke it). Copying
+// makes a fresh, unlinked node: an awaiter is never moved once it waits.
+struct IoWaiter {
+    IoWaiter() noexcept = default;
+    IoWaiter(const IoWaiter&) noexcept {}
+    IoWaiter& operator=(const IoWaiter&) = delete;
+
+    IoWaiter* prev = nullptr;
+    IoWaiter* next = nullptr;
+    Waker waker;
+    std::uint32_t interest = 0;
+    std::atomic<bool> linked{false};
 };
 
 struct ReadyEvent {
@@ -69,15 +94,44 @@ public:
         wake(ready::kShutdown);
     }
 
-    // The readiness for `interest` if any, else registers `waker` and returns nullopt.
-    std::optional<ReadyEvent> poll_ready(Interest interest, const Waker& waker) {
+    // The readiness for `interest` if any, else links `waiter` (if it is not linked yet) with
+    // `waker` and returns nullopt. The waiter stays linked until an edge wakes it or
+    // remove_waiter(); a waiter that found readiness was not linked by this call.
+    std::optional<ReadyEvent> poll_ready(Interest interest, IoWaiter& waiter, const Waker& waker) {
         if (auto ev = ready_now(interest)) return ev;
         {
             std::lock_guard lock(lock_);
-            Waker& slot = interest == Interest::read ? reader_ : writer_;
-            if (!slot.will_wake(waker)) slot = waker;
+            if (!waiter.linked.load(std::memory_order_relaxed)) {
+                waiter.interest = static_cast<std::uint32_t>(interest);
+                waiter.prev = tail_;
+                waiter.next = nullptr;
+                if (tail_) tail_->next = &waiter;
+                else head_ = &waiter;
+                tail_ = &waiter;
+                waiter.linked.store(true, std::memory_order_relaxed);  // the owner's own store: no order needed
+            }
+            if (!waiter.waker.will_wake(waker)) waiter.waker = waker;
         }
         return ready_now(interest);
+    }
+
+    // Unlinks `waiter` if an edge has not already (its operation completed or was cancelled).
+    void remove_waiter(IoWaiter& waiter) noexcept {
+        // acquire: pairs with unlink's release, so the edge is done with the node.
+        if (!waiter.linked.load(std::memory_order_acquire)) return;
+        Waker dropped;  // outside the lock: dropping the last reference frees a task
+        std::lock_guard lock(lock_);
+        if (!waiter.linked.load(std::memory_order_relaxed)) return;
+        unlink(waiter);
+        dropped = std::move(waiter.waker);
+    }
+
+    // How many waiters are linked (for tests and metrics).
+    std::size_t waiters() const noexcept {
+        std::lock_guard lock(lock_);
+        std::size_t n = 0;
+        for (const IoWaiter* w = head_; w; w = w->next) ++n;
+        return n;
     }
 
     std::optional<ReadyEvent> ready_now(Interest interest) const noexcept {
@@ -114,34 +168,54 @@ private:
     }
 
 public:
-    // Drops the wakers (a waiting operation was cancelled and will not come back for them).
-    void clear_waker(Interest interest) noexcept {
-        Waker dropped;
-        std::lock_guard lock(lock_);
-        dropped = std::move(interest == Interest::read ? reader_ : writer_);
-    }
-
     // Intrusive links of the driver's registry, and whether it is in it; guarded by its mutex.
     ScheduledIo* prev = nullptr;
     ScheduledIo* next = nullptr;
     bool is_live = false;
 
 private:
+    // Unlinks and wakes every waiter whose interest `bits` matches. Wakers are run outside the lock
+    // (a wake may take other locks), in batches so the lock is held for a bounded time.
     void wake(std::uint32_t bits) {
-        Waker r, w;
-        {
-            std::lock_guard lock(lock_);
-            if (bits & static_cast<std::uint32_t>(Interest::read)) r = std::move(reader_);
-            if (bits & static_cast<std::uint32_t>(Interest::write)) w = std::move(writer_);
+        constexpr std::size_t kBatch = 32;
+        for (;;) {
+            Waker batch[kBatch];
+            std::size_t n = 0;
+            bool more = false;
+            {
+                std::lock_guard lock(lock_);
+                for (IoWaiter* w = head_; w;) {
+                    IoWaiter* const next = w->next;
+                    if (w->interest & bits) {
+                        if (n == kBatch) {
+                            more = true;
+                            break;
+                        }
+                        batch[n++] = std::move(w->waker);
+                        unlink(*w);  // last: the owner may free the node once it sees it unlinked
+                    }
+                    w = next;
+                }
+            }
+            for (std::size_t i = 0; i < n; ++i) batch[i].wake();
+            if (!more) return;
         }
-        r.wake();
-        w.wake();
+    }
+
+    void unlink(IoWaiter& w) noexcept {
+        if (w.prev) w.prev->next = w.next;
+        else head_ = w.next;
+        if (w.next) w.next->prev = w.prev;
+        else tail_ = w.prev;
+        w.prev = w.next = nullptr;
+        w.linked.store(false, std::memory_order_release);  // see IoWaiter
     }
 
     const int fd_;
     std::atomic<std::uint64_t> readiness_{0};
-    SpinLock lock_;
-    Waker reader_, writer_;  // guarded by lock_
+    mutable SpinLock lock_;
+    IoWaiter* head_ = nullptr;  // waiters in arrival order; guarded by lock_
+    IoWaiter* tail_ = nullptr;
 };
 
 }  // namespace weft::detail

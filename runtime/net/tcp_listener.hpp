@@ -7,6 +7,11 @@
 // bind() is synchronous (it never blocks); call it inside a task or block_on. Errors are
 // std::system_error with the errno and the operation (EADDRINUSE, EACCES...). After close() a
 // waiting accept fails with ECANCELED; after the runtime shut down, with RuntimeShutdownError.
+//
+// Out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM), accept() throws and keeps the listener's
+// readiness: the reactor is edge-triggered, so forgetting it would strand the connections already
+// in the backlog until another one arrives. The caller must not retry at once; it backs off
+// (Tokio's guidance, what hyper does): see TcpListener.
 #pragma once
 
 #include "../detail/language_check.hpp"
@@ -42,6 +47,28 @@ struct Accepted {
 /// to serve it. Errors are std::system_error with the errno and the operation (EADDRINUSE,
 /// EACCES...). After close() a waiting accept fails with ECANCELED; after the runtime shut down,
 /// with RuntimeShutdownError. Move-only; destroying it closes the socket.
+///
+/// Running out of descriptors: accept() then throws std::system_error with EMFILE or ENFILE (or
+/// ENOBUFS, ENOMEM) and leaves the pending connections in the backlog, still marked ready.
+/// Retrying at once would fail again until a descriptor is freed, spinning (the cooperative budget
+/// keeps such a loop from starving the other tasks, but not from burning a core): back off first,
+/// as Tokio recommends. Other accept errors concern one connection; retry those at once.
+///
+///     for (;;) {
+///         bool out_of_descriptors = false;
+///         try {
+///             auto [stream, peer] = co_await listener.accept();
+///             weft::spawn(handle(std::move(stream)));
+///         } catch (const std::system_error& e) {
+///             const int err = e.code().value();
+///             if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) throw;
+///             out_of_descriptors = true;  // no co_await inside a handler
+///         }
+///         if (out_of_descriptors) co_await weft::sleep(100ms);  // let connections close first
+///     }
+///
+/// Several tasks may await accept() on one listener at once: each connection wakes every waiting
+/// accept, one takes it and the others wait on, so each connection is accepted exactly once.
 class TcpListener {
 public:
     /// No socket: accept() fails with ECANCELED.
@@ -57,10 +84,12 @@ public:
         return bind(SocketAddress(ip, port), backlog);
     }
 
-    /// Waits for the next connection. Await inside a task; one accept at a time per listener.
+    /// Waits for the next connection. Await inside a task; several tasks may accept at once.
+    /// Spends one unit of the task's cooperative budget (yielding first when it is spent).
     /// Cancellation-safe: an accept abandoned while waiting has taken no connection; the next
     /// accept gets it.
-    /// @throws std::system_error with the errno (ECANCELED after close()), or RuntimeShutdownError.
+    /// @throws std::system_error with the errno (ECANCELED after close(); EMFILE, ENFILE: back off
+    /// before retrying, see the class), or RuntimeShutdownError.
     Task<Accepted> accept();
 
     /// The bound address (with the port the system picked for port 0).

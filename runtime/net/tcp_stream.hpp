@@ -60,8 +60,14 @@ struct SendOp {
 /// TCP_NODELAY is on: requests are written whole by the caller (write_all, BufWriter), so
 /// Nagle's delay would only add latency.
 ///
-/// One task may read while another writes (a split reader and writer); two concurrent reads (or
-/// writes) on one stream are not supported. close() and is_open() may be called from any thread.
+/// One task may read while another writes (a split reader and writer). Several tasks may even
+/// wait to read (or write) at once: each readiness edge wakes all of them and each call takes
+/// what is there, so nothing hangs, but which read gets which bytes (or in what order concurrent
+/// writes land) is unspecified. close() and is_open() may be called from any thread.
+///
+/// Every operation spends one unit of the task's cooperative budget (128 per poll, as in Tokio):
+/// with the budget spent it yields before its system call, so a task looping on a socket that is
+/// always ready still lets the other tasks and timers of its worker run.
 /// Move-only; destroying it closes the socket.
 class TcpStream {
 public:

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <numeric>
+#include <set>
+#include <algorithm>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -19,6 +21,7 @@
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/timeout.hpp>
+#include <weft/runtime/yield.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -232,6 +235,84 @@ TEST_P(TcpTest, ClosingAListenerWakesAPendingAccept) {
         co_await weft::sleep(10ms);
         listener.close();
         EXPECT_THROW(co_await acceptor, std::system_error);
+    }());
+}
+
+TEST_P(TcpTest, ThreeTasksAcceptingOnOneListenerEachGetAConnection) {
+    // Each accept waits on the same listener: every one must be woken as connections arrive (one
+    // waker slot per direction let the last waiter replace the others, which then hung).
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+        const std::uint16_t port = listener.local_addr().port();
+        std::vector<JoinHandle<std::uint16_t>> acceptors;
+        for (int i = 0; i < 3; ++i) {
+            acceptors.push_back(weft::spawn([](TcpListener& l) -> Task<std::uint16_t> {
+                Accepted a = co_await l.accept();
+                co_return a.peer.port();
+            }(listener)));
+        }
+        for (int i = 0; i < 10; ++i) co_await weft::yield_now();  // all three wait before the first connection
+        std::vector<TcpStream> clients;
+        std::set<std::uint16_t> client_ports;
+        for (int i = 0; i < 3; ++i) {
+            clients.push_back(co_await TcpStream::connect("127.0.0.1", port));
+            client_ports.insert(clients.back().local_addr().port());
+        }
+        std::set<std::uint16_t> accepted;
+        for (auto& a : acceptors) {
+            auto r = co_await weft::timeout(10s, a);  // a guard: a lost wake would hang here
+            accepted.insert(std::move(r).value());  // throws TimeoutError if it did
+        }
+        EXPECT_EQ(accepted, client_ports);  // each connection accepted once, none lost
+    }());
+}
+
+TEST_P(TcpTest, TwoTasksReadingOneStreamAreBothWokenAndNoByteIsLostOrDuplicated) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+        TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
+        Accepted peer = co_await listener.accept();
+        auto read_one = [](TcpStream& s) -> Task<char> {
+            char c = 0;
+            const std::size_t n = co_await s.read(std::span<char>(&c, 1));
+            EXPECT_EQ(n, 1u);
+            co_return c;
+        };
+        JoinHandle<char> first = weft::spawn(read_one(peer.stream));
+        JoinHandle<char> second = weft::spawn(read_one(peer.stream));
+        for (int i = 0; i < 10; ++i) co_await weft::yield_now();  // both wait
+        co_await s.write_all("a");
+        co_await weft::sleep(5ms);  // two edges, not one: one reader takes 'a' first
+        co_await s.write_all("b");
+        std::string got;
+        for (JoinHandle<char>* h : {&first, &second}) {
+            auto r = co_await weft::timeout(10s, *h);
+            got += std::move(r).value();
+        }
+        std::sort(got.begin(), got.end());
+        EXPECT_EQ(got, "ab");
+    }());
+}
+
+TEST_P(TcpTest, AnAcceptCancelledWhileWaitingLeavesTheOthersWaitingAndTakesNoConnection) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+        const std::uint16_t port = listener.local_addr().port();
+        auto accept_one = [](TcpListener& l) -> Task<std::uint16_t> {
+            Accepted a = co_await l.accept();
+            co_return a.peer.port();
+        };
+        JoinHandle<std::uint16_t> kept = weft::spawn(accept_one(listener));
+        JoinHandle<std::uint16_t> cancelled = weft::spawn(accept_one(listener));
+        for (int i = 0; i < 10; ++i) co_await weft::yield_now();
+        cancelled.abort();  // its wait node leaves the listener's list
+        TcpStream client = co_await TcpStream::connect("127.0.0.1", port);
+        auto r = co_await weft::timeout(10s, kept);
+        EXPECT_EQ(std::move(r).value(), client.local_addr().port());
+        EXPECT_THROW(co_await cancelled, weft::JoinError);
     }());
 }
 
