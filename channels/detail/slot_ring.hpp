@@ -51,6 +51,7 @@
 #include <utility>
 
 #include <weft/runtime/detail/backoff.hpp>
+#include <weft/runtime/detail/sync.hpp>
 
 namespace weft::detail {
 
@@ -193,7 +194,7 @@ public:
 
 private:
     struct alignas(64) Slot {
-        std::atomic<std::uint64_t> stamp;
+        atomic<std::uint64_t> stamp;
         alignas(T) std::byte storage[sizeof(T)];
         T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
     };
@@ -247,8 +248,8 @@ private:
     const std::size_t capacity_;
     const std::uint64_t one_lap_;
     std::unique_ptr<Slot[]> slots_;
-    alignas(64) std::atomic<std::uint64_t> head_{0};
-    alignas(64) std::atomic<std::uint64_t> tail_{0};
+    alignas(64) atomic<std::uint64_t> head_{0};
+    alignas(64) atomic<std::uint64_t> tail_{0};
 };
 
 }  // namespace weft::detail
