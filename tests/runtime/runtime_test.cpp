@@ -396,7 +396,7 @@ Task<void> park_forever(WakerSink& sink, Tracked) { co_await ParkForever(sink); 
 // rest (no leak, no use after free).
 TEST_P(RuntimeTest, WakesFromOtherThreadsRacingShutdownStrandNoTaskAndOutliveTheRuntime) {
     const long before = Tracked::live.load();
-    const int rounds = static_cast<int>(weft::test::scaled(300, 6));
+    const int rounds = static_cast<int>(weft::test::scaled(150, 5));
     constexpr int kTasks = 32;
     constexpr int kWakers = 3;
     std::uint64_t stranded = 0;
@@ -429,15 +429,15 @@ TEST_P(RuntimeTest, WakesFromOtherThreadsRacingShutdownStrandNoTaskAndOutliveThe
                 }
             });
         }
-        while (wakes.load() < 20) std::this_thread::yield();
+        while (wakes.load() < 3) std::this_thread::yield();
         rt->shutdown();
         const long after_shutdown = wakes.load();
-        while (wakes.load() < after_shutdown + 20) std::this_thread::yield();
+        while (wakes.load() < after_shutdown + 3) std::this_thread::yield();
         stranded += rt->metrics().injection_queue_depth;
         EXPECT_EQ(Tracked::live.load(), before);
         rt.reset();  // while the storm goes on
         const long after_destruction = wakes.load();
-        while (wakes.load() < after_destruction + 20) std::this_thread::yield();
+        while (wakes.load() < after_destruction + 3) std::this_thread::yield();
         stop.store(true);
         for (auto& t : storm) t.join();
         std::lock_guard lock(sink.mutex);
