@@ -15,6 +15,8 @@
 
 namespace weft {
 
+class Runtime;
+
 /// The owner's handle to a spawned task: await its result, abort it, or detach it.
 ///
 /// Awaiting a JoinHandle (`co_await handle`) suspends until the task finishes, then yields its
@@ -55,9 +57,7 @@ public:
     /// the handle then throws JoinError. Does nothing if the task already finished (or the
     /// handle is empty). From any thread.
     void abort() const noexcept {
-        if (cell_ && cell_->transition_to_notified_by_ref(detail::TaskHeader::kCancelled) ==
-                         detail::TaskHeader::WakeResult::kSchedule)
-            detail::schedule_woken(cell_);
+        if (cell_) detail::wake_task_by_ref(cell_, detail::TaskHeader::kCancelled);
     }
 
     /// True once the task completed or was cancelled (its result can be read without waiting).
@@ -124,6 +124,8 @@ public:
     }
 
 private:
+    friend class Runtime;  // block_on joins through cell_ and take_output, without allocating
+
     T take_output() {
         struct Release {
             detail::TaskCell<T>* cell;

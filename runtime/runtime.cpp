@@ -42,6 +42,9 @@ void Runtime::check_can_block() const {
     if (scheduler_->is_shutdown()) throw RuntimeShutdownError();
 }
 
-void Runtime::drive_until_complete(const std::function<bool()>& done) { scheduler_->worker(0).run_until(done); }
+void Runtime::wait_for(detail::TaskHeader* task, detail::ThreadNotifier& notifier) noexcept {
+    if (flavor_ == Flavor::current_thread) scheduler_->block_on_current_thread(task, notifier);
+    else detail::Scheduler::wait_until_complete(task, notifier);
+}
 
 }  // namespace weft

@@ -66,7 +66,13 @@ public:
 
     /// Runs `task` to completion and returns its value (or rethrows its exception). Call from an
     /// ordinary thread (a spawn_blocking function counts as one), never from a worker of any
-    /// runtime. On a current_thread runtime the calling thread runs every task until `task` completes.
+    /// runtime. On a current_thread runtime the calling thread runs every task until `task`
+    /// completes. Several threads may be in block_on on one current_thread runtime at once: one
+    /// of them runs the tasks while the others wait, and when it leaves another takes over, so
+    /// each returns once its own task completed (as Tokio's current_thread runtime does).
+    ///
+    /// Exception-safe: if block_on throws before it started `task` (an allocation failed), `task`
+    /// is destroyed unrun; once started, block_on returns only after `task` completed.
     /// @throws std::logic_error on a runtime worker thread (inside a task); use co_await there.
     /// @throws RuntimeShutdownError after shutdown.
     /// @throws JoinError if the runtime shuts down (from another thread) before `task` finishes.
@@ -74,11 +80,12 @@ public:
     template <class T>
     T block_on(Task<T> task) {
         check_can_block();
+        // Whatever can fail comes before the spawn: once it runs, the task may refer to this
+        // caller's stack, so block_on must not leave (by an exception) before the task completed.
+        detail::ScopedThreadNotifier notifier;
         JoinHandle<T> handle = detail::spawn_on(*scheduler_, std::move(task));
-        if (flavor_ == Flavor::current_thread) {
-            drive_until_complete([&] { return handle.is_finished(); });
-        }
-        return handle.blocking_join();
+        wait_for(handle.cell_, *notifier.operator->());
+        return handle.take_output();
     }
 
     /// Starts `task` on this runtime and returns the handle to its result. From any thread. On a
@@ -120,7 +127,8 @@ public:
 
 private:
     void check_can_block() const;
-    void drive_until_complete(const std::function<bool()>& done);
+    // Returns once `task` completed: drives it (current_thread) or waits for it. Never throws.
+    void wait_for(detail::TaskHeader* task, detail::ThreadNotifier& notifier) noexcept;
 
     Flavor flavor_;
     std::unique_ptr<detail::Scheduler, void (*)(detail::Scheduler*)> scheduler_;

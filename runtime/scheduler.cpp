@@ -3,6 +3,7 @@
 // waker (task_waker.cpp) and unhandled-exception reports (unhandled_exceptions.cpp) live apart.
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <stdexcept>
 
 #include "detail/context.hpp"
@@ -72,20 +73,25 @@ void Scheduler::spawn(TaskHeader* task) {
         ctx.worker->count_spawn();
         ctx.worker->schedule_local(task, ScheduleKind::kSpawn);
     } else {
+        // Out of memory here is the spawner's error (the task is not queued), not an abort.
+        if (!injector.enqueue(task)) {
+            unjoined_spawns_.fetch_sub(1, std::memory_order_release);
+            throw std::bad_alloc();
+        }
         count_remote_spawn();
-        schedule_remote(task);
+        notify_parked();
     }
     // release: the queued task is visible to shutdown once it reads the count back at 0.
     if (fenced) unjoined_spawns_.fetch_sub(1, std::memory_order_release);
 }
 
-void Scheduler::schedule(TaskHeader* task, ScheduleKind kind) noexcept {
-    ThreadContext& ctx = tls_context;
-    if (ctx.worker && ctx.scheduler == this) ctx.worker->schedule_local(task, kind);
-    else schedule_remote(task);
-}
-
 void Scheduler::schedule_remote(TaskHeader* task) noexcept {
+    if (injector_closed_.load(std::memory_order_acquire)) {
+        // Shutdown completed every task and will not drain again: the queue's reference is ours
+        // to drop (the last one frees the task).
+        task->drop_ref();
+        return;
+    }
     if (!injector.enqueue(task)) {
         std::fputs("weft: out of memory in the injection queue\n", stderr);
         std::abort();

@@ -2,6 +2,7 @@
 // and shut down the sockets that outlive them. Separate from scheduler.cpp because it is the one
 // path that runs with no worker running, with its own ordering against spawns from other threads
 // (the counterpart of Scheduler::spawn's fence).
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +27,13 @@ void Scheduler::shutdown() {
     for (auto& worker : workers_) worker->parker().unpark();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
+    // Current-thread flavor: the block_on caller driving the core sees the flag and lets go; the
+    // core is then ours for good, so nobody runs a queue while we drain it.
+    {
+        std::unique_lock core_lock(core_mutex_);
+        core_released_.wait(core_lock, [this] { return !core_taken_; });
+        core_taken_ = true;
+    }
     blocking_.shutdown();
 
     // Spawns from other threads that got past the flag are queued by the time this count is 0.
@@ -45,6 +53,12 @@ void Scheduler::shutdown() {
         if (t->is_complete()) t->drop_ref();
         else complete(t, /*cancelled=*/true);
     };
+    // Every task that could be woken is complete now. Close the injector, then wait for the wakes
+    // from other threads that might still be queuing into it (task_waker.cpp has the protocol):
+    // after that, a wake either finds its task complete or drops it, and never touches us again.
+    injector_closed_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with ForeignWakeScope's (task_waker.cpp)
+    wait_for_foreign_wakes();
     for (auto& worker : workers_) worker->drain(finish_queued);
     TaskHeader* task = nullptr;
     while (injector.try_dequeue(task)) finish_queued(task);

@@ -20,6 +20,11 @@
 //   - the last searcher parks and work is still visible in the injector or a run queue (park);
 //   - a thread outside this runtime's workers schedules a task (Scheduler::schedule_remote).
 //
+// Yielding (yield_now, a spent budget): the task goes to the worker's deferred list, not its queue.
+// Those tasks are queued again after the driver was polled: by maintenance, or, when the worker
+// has nothing else to run, by park_yield, which polls the driver without waiting first (instead of
+// searching or parking). So a task yielding in a loop lets timers and I/O through (Tokio's defer).
+//
 // Polling I/O and timers: the Driver is held by one worker at a time (try_lock). A busy worker
 // polls it without waiting every kInjectorInterval ticks (maintenance), unless another worker
 // holds it, as a parked one does. A worker with nothing to run parks through its Parker: it
@@ -45,8 +50,8 @@
 // run queues (drain) and in the injector. A task whose first poll did not finish it joins the
 // owned list (Scheduler::adopt) so shutdown can find it wherever it waits; if shutdown already
 // closed that list, the worker completes it as cancelled. The current-thread flavor (run_until)
-// runs the same rounds on the caller's thread until `done()` or shutdown, without the spinning
-// search.
+// runs the same rounds on the thread holding the core (scheduler_block_on.cpp) until its task
+// completes or shutdown, without the spinning search.
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
@@ -107,19 +112,23 @@ void Worker::run() {
     ctx.worker = this;
     ctx.scheduler = &scheduler_;
     while (!scheduler_.is_shutdown()) {
-        if (!run_one_round() && !search_before_parking()) park();
+        if (run_one_round()) continue;
+        if (has_deferred()) park_yield();
+        else if (!search_before_parking()) park();
     }
     ctx.worker = nullptr;
     ctx.scheduler = nullptr;
 }
 
-void Worker::run_until(const std::function<bool()>& done) {
+void Worker::run_until(const TaskHeader& task) {
     ThreadContext& ctx = tls_context;
     const ThreadContext saved = ctx;
     ctx.worker = this;
     ctx.scheduler = &scheduler_;
-    while (!done() && !scheduler_.is_shutdown()) {
-        if (!run_one_round() && !done()) park();
+    while (!task.is_complete() && !scheduler_.is_shutdown()) {
+        if (run_one_round() || task.is_complete()) continue;
+        if (has_deferred()) park_yield();
+        else park();
     }
     ctx = saved;
 }
@@ -127,19 +136,54 @@ void Worker::run_until(const std::function<bool()>& done) {
 bool Worker::run_one_round() {
     if (++tick_ % kInjectorInterval == 0) maintenance();
     TaskHeader* task = next_task();
-    if (!task) task = steal_work();
+    // A worker with deferred tasks has work of its own: it polls the driver and runs them rather
+    // than search the others' queues.
+    if (!task && !has_deferred()) task = steal_work();
     if (!task) return false;
     run_task(task);
     return true;
 }
 
 // A busy worker still serves timers and I/O: poll the driver without waiting, unless a parked
-// worker holds it (that one is serving them already).
+// worker holds it (that one is serving them already). The driver was polled (or is being served),
+// so the deferred tasks may run again.
 void Worker::maintenance() {
     Driver& driver = scheduler_.driver;
-    if (!driver.try_lock()) return;
-    driver.poll_without_waiting();
-    driver.unlock();
+    if (driver.try_lock()) {
+        driver.poll_without_waiting();
+        driver.unlock();
+    }
+    wake_deferred();
+}
+
+// Nothing to run but deferred tasks: poll the driver once without waiting, so what it wakes (a
+// timer due, a connection that arrived) runs before the tasks that yielded, then queue those.
+// Tokio's park_yield (park_timeout(0), then defer.wake()).
+void Worker::park_yield() {
+    Driver& driver = scheduler_.driver;
+    if (driver.try_lock()) {
+        // Tasks the driver wakes go to the back of our queue, ahead of the deferred ones.
+        is_parked_ = true;
+        driver.poll_without_waiting();
+        is_parked_ = false;
+        driver.unlock();
+    }
+    wake_deferred();
+}
+
+void Worker::defer(TaskHeader* task) noexcept {
+    if (deferred_count_ == kMaxDeferred) {
+        push_back(task);
+        return;
+    }
+    deferred_[deferred_count_++] = task;
+}
+
+void Worker::wake_deferred() noexcept {
+    if (deferred_count_ == 0) return;
+    for (std::size_t i = 0; i < deferred_count_; ++i) push_back(deferred_[i]);
+    if (deferred_count_ > 1) notify_others();
+    deferred_count_ = 0;
 }
 
 TaskHeader* Worker::next_task() {
@@ -265,12 +309,15 @@ void Worker::poll(TaskHeader* task) {
         scheduler_.complete(task, /*cancelled=*/true);  // shutdown already closed the list
         return;
     }
-    bool yielded = std::exchange(ctx.yield_requested, false);
+    const bool yielded = std::exchange(ctx.yield_requested, false);
     // A scope whose deadline passed while its child ran (or before it started) gets no wake of
     // its own: poll again so the check above runs.
-    if (!yielded && !task->cancel_scopes().empty() && task->cancel_scopes().outermost_triggered() != nullptr)
-        yielded = true;
-    if (task->transition_to_idle(yielded) == TaskHeader::IdleResult::kRequeue) push_back(task);
+    const bool rerun = !yielded && !task->cancel_scopes().empty() && task->cancel_scopes().outermost_triggered() != nullptr;
+    if (task->transition_to_idle(yielded || rerun) == TaskHeader::IdleResult::kRequeue) {
+        // A yield waits for the driver (see defer_); a wake that came during the poll does not.
+        if (yielded) defer(task);
+        else push_back(task);
+    }
 }
 
 void Worker::park() {

@@ -10,8 +10,12 @@
 
 namespace weft {
 
-/// `co_await yield_now()` puts the current task at the back of its worker's run queue and resumes
-/// it after the tasks already queued there had their turn. Also refills the cooperative budget.
+/// `co_await yield_now()` lets the other tasks on this worker run, and timers and I/O be served,
+/// before the current task resumes: as Tokio's yield_now does (its defer list), the task is set
+/// aside until the worker next polls the driver (at once when it has nothing else to run, else
+/// within a few dozen polls), then goes to the back of the run queue, behind the tasks the driver
+/// woke. So a task yielding in a loop sees a due timer fire, or a connection arrive, within a few
+/// yields. Also refills the cooperative budget.
 ///
 /// Await only inside a task run by a weft runtime. Never throws. Cancellation-safe: it holds
 /// nothing, so an abort while yielded loses nothing.

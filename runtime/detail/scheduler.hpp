@@ -26,8 +26,9 @@ void bind_and_schedule(Scheduler& scheduler, TaskHeader* task);
 // is gone: it then goes to the default reporter (stderr).
 void report_unhandled_exception(Scheduler* scheduler, std::exception_ptr error) noexcept;
 
-// Queues a task whose wake transition returned kSchedule (the queue's reference is taken).
-void schedule_woken(TaskHeader* task) noexcept;
+// Wakes `task` by reference, setting `extra` too (TaskHeader::kCancelled for abort), and queues it
+// if that wake must. From any thread, also racing its runtime's shutdown (see task_waker.cpp).
+void wake_task_by_ref(TaskHeader* task, std::uint64_t extra) noexcept;
 
 // A new Waker for `task` (takes a reference).
 Waker task_waker(TaskHeader* task) noexcept;

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "run_queue.hpp"
 #include "scheduler.hpp"
 #include "task_header.hpp"
+#include "thread_waker.hpp"
 
 namespace weft::detail {
 
@@ -49,8 +52,9 @@ public:
 
     // Multi-thread flavor: the worker thread's loop, until shutdown.
     void run();
-    // Current-thread flavor: runs tasks on the calling thread until `done()` or shutdown.
-    void run_until(const std::function<bool()>& done);
+    // Current-thread flavor: runs tasks on the calling thread until `task` completes or shutdown.
+    // The caller holds the core (Scheduler::block_on_current_thread).
+    void run_until(const TaskHeader& task);
 
     // From this worker's own thread only.
     void schedule_local(TaskHeader* task, ScheduleKind kind) noexcept;
@@ -60,6 +64,7 @@ public:
     void drain(F&& release) {
         if (TaskHeader* t = std::exchange(lifo_slot_, nullptr)) release(t);
         while (TaskHeader* t = queue_.pop()) release(t);
+        while (deferred_count_ > 0) release(deferred_[--deferred_count_]);
     }
 
     Parker& parker() noexcept { return parker_; }
@@ -70,6 +75,9 @@ public:
 
 private:
     bool run_one_round();  // one tick of the loop: returns false when it found nothing to run
+    bool has_deferred() const noexcept { return deferred_count_ > 0; }
+    void defer(TaskHeader* task) noexcept;
+    void park_yield();  // polls the driver without waiting, then queues the deferred tasks
     TaskHeader* next_task();
     TaskHeader* next_from_injector(bool fill_local);
     TaskHeader* steal_work();
@@ -80,6 +88,7 @@ private:
     void push_back(TaskHeader* task) noexcept;
     void notify_others() noexcept;
     void maintenance();
+    void wake_deferred() noexcept;
 
     Scheduler& scheduler_;
     const std::uint32_t index_;
@@ -95,6 +104,12 @@ private:
     bool is_searching_ = false;
     bool is_parked_ = false;  // in park(): tasks the driver wakes go to the queue, not the LIFO slot
     std::uint32_t rng_;
+    // Tasks that yielded (yield_now, a spent budget): they run again only after the driver was
+    // polled (Tokio's defer list), so a task yielding in a loop lets timers and I/O through. Bounded;
+    // a yield that finds it full goes to the back of the queue, as every yield once did.
+    static constexpr std::size_t kMaxDeferred = 64;
+    std::size_t deferred_count_ = 0;
+    TaskHeader* deferred_[kMaxDeferred];
 };
 
 class Scheduler {
@@ -119,7 +134,9 @@ public:
     // At the end of a task's first poll that did not finish it: into the owned list, so shutdown
     // can find it wherever it waits. False when shutdown has closed the list.
     bool adopt(TaskHeader* task) noexcept { return owned_.insert(task); }
-    void schedule(TaskHeader* task, ScheduleKind kind) noexcept;
+    // Queues a woken task in the injector from a thread that is not one of this runtime's workers,
+    // or drops the queue's reference once shutdown has closed the injector. Only inside the
+    // foreign-wake protocol (task_waker.cpp), which keeps this Scheduler alive meanwhile.
     void schedule_remote(TaskHeader* task) noexcept;
     void notify_parked() noexcept;
     // Work another worker could take: the injector or a run queue is not empty (approximate).
@@ -127,6 +144,13 @@ public:
     // Finishes a task: output, frame, owned list, joiner; then drops the reference of the worker
     // that polled it (or of the queue it was drained from).
     void complete(TaskHeader* task, bool cancelled) noexcept;
+
+    // block_on's wait, once its task is spawned. Never throws: the task may refer to the caller's
+    // stack, so the caller must not leave before it completed. Current-thread flavor: drives the
+    // one worker (the core) while no other thread does, and otherwise waits until either the task
+    // completes or the core is free; multi-thread: waits for the task. `notifier` is the caller's.
+    void block_on_current_thread(TaskHeader* task, ThreadNotifier& notifier) noexcept;
+    static void wait_until_complete(TaskHeader* task, ThreadNotifier& notifier) noexcept;
 
     void shutdown();
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
@@ -153,8 +177,28 @@ private:
     alignas(64) std::atomic<std::uint64_t> remote_spawns_{0};
     std::mutex shutdown_mutex_;  // serialises concurrent shutdown() calls
     bool shutdown_done_ = false;
+    // Set by shutdown once every task is complete: a foreign wake then drops its task (task_waker.cpp).
+    std::atomic<bool> injector_closed_{false};
+
+    // Current-thread flavor: the core (worker 0) is driven by one block_on caller at a time; the
+    // others wait in `core_waiters_` (their own stack nodes) and are all unparked when it is
+    // released. Shutdown takes it for good, so it never drains a queue someone is running.
+    struct CoreWaiter {
+        Waker waker;  // unparks the waiting thread
+        CoreWaiter* next;
+    };
+    bool try_take_core(CoreWaiter& me) noexcept;
+    void release_core() noexcept;
+    std::mutex core_mutex_;
+    std::condition_variable core_released_;  // for shutdown
+    bool core_taken_ = false;
+    CoreWaiter* core_waiters_ = nullptr;
     BlockingPool blocking_;
 };
+
+// Returns once every wake that was in progress, on a thread that is not the woken task's worker,
+// when it was called has finished (task_waker.cpp): shutdown calls it before it drains the queues.
+void wait_for_foreign_wakes() noexcept;
 
 // The registry of schedulers alive now, with their on_unhandled_exception handlers
 // (unhandled_exceptions.cpp): an exception report from a JoinHandle dropped after its runtime is

@@ -6,12 +6,17 @@
 #include <fstream>
 #include <string>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <weft/channels/mpsc.hpp>
+#include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/scheduler.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/time.hpp>
+#include <weft/runtime/waker.hpp>
 
 #include "support/runtimes.hpp"
 #include "support/test_event.hpp"
@@ -353,6 +358,279 @@ TEST_P(RuntimeTest, TasksSpawnedFromAnotherThreadRun) {
     EXPECT_EQ(sum, 99 * 100 / 2);
     EXPECT_EQ(ran.load(), 100);
 }
+
+// ---- wakes from other threads racing shutdown ---------------------------------------------------
+
+// Where parked tasks leave their wakers for the storm below.
+struct WakerSink {
+    std::mutex mutex;
+    std::vector<weft::Waker> wakers;
+};
+
+// A leaf that never becomes ready: it hands out its task's waker, and every wake is spurious (the
+// task is polled, finds nothing, and waits again), so each wake schedules the task once more.
+class ParkForever final : public weft::detail::Pollable {
+public:
+    explicit ParkForever(WakerSink& sink) : sink_(sink) {}
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<>) {
+        std::lock_guard lock(sink_.mutex);
+        sink_.wakers.push_back(weft::detail::current_task_waker());
+        weft::detail::set_pending_poll(this);
+        return true;
+    }
+    bool poll_ready() noexcept override { return false; }
+    void await_resume() const noexcept {}
+
+private:
+    WakerSink& sink_;
+};
+
+Task<void> park_forever(WakerSink& sink, Tracked) { co_await ParkForever(sink); }
+
+// Plain threads wake parked tasks in a loop across shutdown() and the Runtime's destruction. A
+// wake that moved a task to NOTIFIED just before shutdown completed it must not queue it after
+// shutdown drained the injector (on main it did: the task stayed there for ever, its memory leaked,
+// and once the Runtime was gone the push wrote into freed memory). Checked per round: the
+// injector is empty after shutdown, and every frame was destroyed; the sanitizer builds check the
+// rest (no leak, no use after free).
+TEST_P(RuntimeTest, WakesFromOtherThreadsRacingShutdownStrandNoTaskAndOutliveTheRuntime) {
+    const long before = Tracked::live.load();
+    const int rounds = static_cast<int>(weft::test::scaled(150, 5));
+    constexpr int kTasks = 32;
+    constexpr int kWakers = 3;
+    std::uint64_t stranded = 0;
+    for (int round = 0; round < rounds; ++round) {
+        WakerSink sink;
+        std::atomic<bool> stop{false};
+        std::atomic<long> wakes{0};
+        std::vector<std::thread> storm;
+        auto rt = make_runtime();
+        rt->block_on([](WakerSink& sink) -> Task<void> {
+            for (int i = 0; i < kTasks; ++i) weft::spawn(park_forever(sink, Tracked{})).detach();
+            for (;;) {
+                {
+                    std::lock_guard lock(sink.mutex);
+                    if (sink.wakers.size() == kTasks) break;
+                }
+                co_await weft::yield_now();
+            }
+        }(sink));
+        for (int t = 0; t < kWakers; ++t) {
+            storm.emplace_back([&sink, &stop, &wakes] {
+                std::vector<weft::Waker> mine;
+                {
+                    std::lock_guard lock(sink.mutex);
+                    mine = sink.wakers;
+                }
+                while (!stop.load(std::memory_order_relaxed)) {
+                    for (const auto& w : mine) w.wake_by_ref();
+                    wakes.fetch_add(1, std::memory_order_relaxed);
+                }
+            });
+        }
+        while (wakes.load() < 3) std::this_thread::yield();
+        rt->shutdown();
+        const long after_shutdown = wakes.load();
+        while (wakes.load() < after_shutdown + 3) std::this_thread::yield();
+        stranded += rt->metrics().injection_queue_depth;
+        EXPECT_EQ(Tracked::live.load(), before);
+        rt.reset();  // while the storm goes on
+        const long after_destruction = wakes.load();
+        while (wakes.load() < after_destruction + 3) std::this_thread::yield();
+        stop.store(true);
+        for (auto& t : storm) t.join();
+        std::lock_guard lock(sink.mutex);
+        sink.wakers.clear();  // the last references: frees the tasks
+    }
+    EXPECT_EQ(stranded, 0u) << "tasks queued after shutdown drained the injector, over " << rounds << " rounds";
+    EXPECT_EQ(Tracked::live.load(), before);
+}
+
+// An abort from another thread racing shutdown is a wake like the others.
+TEST_P(RuntimeTest, AbortsFromAnotherThreadRacingShutdownStrandNoTask) {
+    const int rounds = static_cast<int>(weft::test::scaled(200, 5));
+    std::uint64_t stranded = 0;
+    for (int round = 0; round < rounds; ++round) {
+        WakerSink sink;
+        auto rt = make_runtime();
+        std::vector<JoinHandle<void>> handles;
+        for (int i = 0; i < 16; ++i) handles.push_back(rt->spawn(park_forever(sink, Tracked{})));
+        rt->block_on([](WakerSink& sink) -> Task<void> {
+            for (;;) {
+                {
+                    std::lock_guard lock(sink.mutex);
+                    if (sink.wakers.size() == 16) break;
+                }
+                co_await weft::yield_now();
+            }
+        }(sink));
+        std::thread aborter([&handles] {
+            for (auto& h : handles) h.abort();
+        });
+        rt->shutdown();
+        aborter.join();
+        stranded += rt->metrics().injection_queue_depth;
+        EXPECT_EQ(count_cancelled(handles), handles.size());
+        std::lock_guard lock(sink.mutex);
+        sink.wakers.clear();
+    }
+    EXPECT_EQ(stranded, 0u);
+}
+
+// ---- several threads in block_on at once ------------------------------------------------------
+
+Task<long> ping(weft::mpsc::Sender<long> out, weft::mpsc::Receiver<long> in, long rounds) {
+    long last = 0;
+    for (long i = 0; i < rounds; ++i) {
+        auto sent = co_await out.send(i);
+        if (!sent) co_return -1;
+        auto reply = co_await in.recv();
+        if (!reply || *reply != i + 1) co_return -2;
+        last = *reply;
+    }
+    co_return last;
+}
+
+Task<long> pong(weft::mpsc::Receiver<long> in, weft::mpsc::Sender<long> out) {
+    long count = 0;
+    for (;;) {
+        auto v = co_await in.recv();
+        if (!v) co_return count;
+        ++count;
+        auto sent = co_await out.send(*v + 1);
+        if (!sent) co_return -1;
+    }
+}
+
+// Two plain threads each block_on a task that can progress only when the other's does. On a
+// current_thread runtime one thread drives both tasks while the other waits (on main both drove
+// the one worker's queue at once and hung); on the others each thread simply waits.
+TEST_P(RuntimeTest, TwoThreadsInBlockOnAtOnceEachGetTheirOwnResult) {
+    constexpr long kRounds = 1000;
+    auto rt = make_runtime();
+    for (int repeat = 0; repeat < 5; ++repeat) {
+        auto [to_pong, pong_in] = weft::mpsc::channel<long>(1);
+        auto [to_ping, ping_in] = weft::mpsc::channel<long>(1);
+        Task<long> ping_task = ping(std::move(to_pong), std::move(ping_in), kRounds);
+        Task<long> pong_task = pong(std::move(pong_in), std::move(to_ping));
+        long ping_result = 0, pong_result = 0;
+        std::thread a([&] { ping_result = rt->block_on(std::move(ping_task)); });
+        std::thread b([&] { pong_result = rt->block_on(std::move(pong_task)); });
+        a.join();
+        b.join();
+        EXPECT_EQ(ping_result, kRounds);
+        EXPECT_EQ(pong_result, kRounds);
+    }
+}
+
+// The thread that drives leaves once its own task is done; a thread still waiting takes over, so
+// its task, woken later from a plain thread, still completes.
+TEST_P(RuntimeTest, ABlockOnWaitingForTheDriverTakesOverWhenTheDriverLeaves) {
+    auto rt = make_runtime();
+    for (int repeat = 0; repeat < 20; ++repeat) {
+        Event started, go;
+        int first = 0, second = 0;
+        std::thread b([&] {
+            second = rt->block_on([](Event& started, Event& go) -> Task<int> {
+                started.set();
+                co_await go.wait();
+                co_return 2;
+            }(started, go));
+        });
+        std::thread a([&] {
+            first = rt->block_on([](Event& started) -> Task<int> {
+                co_await started.wait();
+                co_return 1;
+            }(started));
+        });
+        a.join();  // b's task is waiting for `go`: only b can drive it now
+        EXPECT_EQ(first, 1);
+        go.set();
+        b.join();
+        EXPECT_EQ(second, 2);
+    }
+}
+
+// A shutdown from another thread while two threads are in block_on: both get JoinError.
+TEST_P(RuntimeTest, ShutdownWhileSeveralThreadsAreInBlockOnCancelsEveryOne) {
+    auto rt = make_runtime();
+    Event never;
+    std::atomic<int> cancelled{0}, started{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&] {
+            try {
+                rt->block_on([](Event& never, std::atomic<int>& started) -> Task<void> {
+                    started.fetch_add(1);
+                    co_await never.wait();
+                }(never, started));
+            } catch (const JoinError&) {
+                cancelled.fetch_add(1);
+            } catch (const RuntimeShutdownError&) {
+                cancelled.fetch_add(1);
+            }
+        });
+    }
+    while (started.load() < 3) std::this_thread::yield();
+    rt->shutdown();
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(cancelled.load(), 3);
+}
+
+// ---- yield_now waits for the driver ------------------------------------------------------------
+
+// A task that yields in a loop sees a timer that is due fire within a few yields, because a yield
+// runs the task again only after the driver was polled (Tokio's defer). On main the yielding task
+// ran again at once and the driver was polled every 61 ticks. Exact on one thread; several rounds,
+// so one that happened to cross a 61-tick boundary cannot pass it by luck.
+class YieldDeferTest : public weft::test::AllRuntimes {};
+
+Task<void> sleep_then_flag(std::atomic<bool>& armed, std::atomic<bool>& fired) {
+    armed.store(true);
+    co_await weft::sleep(std::chrono::milliseconds(1));
+    fired.store(true);
+}
+
+TEST_P(YieldDeferTest, AYieldingLoopSeesADueTimerFireWithinAFewYields) {
+    auto rt = make_runtime();
+    const int late = rt->block_on([]() -> Task<int> {
+        int late = 0;
+        for (int round = 0; round < 20; ++round) {
+            std::atomic<bool> armed{false}, fired{false};
+            JoinHandle<void> sleeper = weft::spawn(sleep_then_flag(armed, fired));
+            while (!armed.load()) co_await weft::yield_now();
+            // The sleeper is suspended on its timer; once the deadline passed only a poll of the
+            // driver can fire it. Blocking the worker here is the point of the test.
+            std::this_thread::sleep_for(std::chrono::milliseconds(3));
+            int yields = 0;
+            while (!fired.load() && yields < 4) {
+                co_await weft::yield_now();
+                ++yields;
+            }
+            if (!fired.load()) ++late;
+            co_await sleeper;
+        }
+        co_return late;
+    }());
+    EXPECT_EQ(late, 0);
+}
+
+// With two workers the other one, parked in the driver, fires the timer; the yielding loop must
+// simply see it (no bound on the yields: that depends on when the OS runs the other thread).
+TEST_P(RuntimeTest, AYieldingLoopSeesATimerFire) {
+    auto rt = make_runtime();
+    const bool seen = rt->block_on([]() -> Task<bool> {
+        std::atomic<bool> armed{false}, fired{false};
+        JoinHandle<void> sleeper = weft::spawn(sleep_then_flag(armed, fired));
+        while (!fired.load()) co_await weft::yield_now();
+        co_await sleeper;
+        co_return armed.load();
+    }());
+    EXPECT_TRUE(seen);
+}
+
+WEFT_INSTANTIATE_SINGLE_THREADED_RUNTIMES(YieldDeferTest);
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(RuntimeTest);
 
