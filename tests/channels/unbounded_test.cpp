@@ -298,7 +298,9 @@ TEST_P(UnboundedTest, ARecvManyResumedBySendsWhosePushBackThrowsGetsTheErrorAndL
                 buf.items.push_back(-100);  // must not be reached
             } catch (const std::bad_alloc&) {
             }
-            while (co_await rx.recv_many(buf, 10) > 0) {
+            for (;;) {  // not `while (co_await ...)`: the README's g++ 12 pitfall
+                const std::size_t n = co_await rx.recv_many(buf, 10);
+                if (n == 0) break;
             }
             co_return std::move(buf.items);
         }(std::move(rx)));
