@@ -144,6 +144,34 @@ TEST_P(UnboundedTeardownTest, DroppingTheReceiverAllocatesNothingDestroysWhatIsB
     }());
 }
 
+// A value whose move may throw is boxed (unbounded.hpp): when the box cannot be allocated the send
+// throws std::bad_alloc before moving from the value, so the caller still has it.
+struct MayThrowOnMove {
+    std::string text;
+    MayThrowOnMove() = default;
+    explicit MayThrowOnMove(std::string t) : text(std::move(t)) {}
+    MayThrowOnMove(MayThrowOnMove&& other) : text(std::move(other.text)) {}  // not noexcept
+    MayThrowOnMove& operator=(MayThrowOnMove&& other) {
+        text = std::move(other.text);
+        return *this;
+    }
+};
+
+TEST(UnboundedTeardown, ASendThatCannotAllocateThrowsAndKeepsTheValue) {
+    if (!WEFT_TEST_ALLOCATION_HOOK) GTEST_SKIP() << "no allocation hook under a sanitizer";
+    auto [tx, rx] = weft::mpsc::unbounded_channel<MayThrowOnMove>();
+    MayThrowOnMove value(std::string(100, 'v'));
+    {
+        NoAllocations none;
+        EXPECT_THROW((void)tx.send(std::move(value)), std::bad_alloc);
+    }
+    refused.store(0);
+    EXPECT_EQ(value.text, std::string(100, 'v'));
+    EXPECT_TRUE(rx.try_recv().is_empty());
+    ASSERT_TRUE(tx.send(std::move(value)));
+    EXPECT_EQ(rx.try_recv()->text, std::string(100, 'v'));
+}
+
 WEFT_INSTANTIATE_ALL_RUNTIMES(UnboundedTeardownTest);
 
 }  // namespace
