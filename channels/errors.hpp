@@ -95,8 +95,11 @@ using SendTimeoutResult = SendOutcome<T, SendTimeoutError>;
 template <class T>
 class [[nodiscard]] TryRecvResult {
 public:
-    /// A received value. Throws what T's move constructor throws.
-    TryRecvResult(T value) : value_(std::move(value)) {}
+    /// A received value, moved in (one move, so a move that throws leaves `value` as it was).
+    /// Throws what T's move constructor throws.
+    TryRecvResult(T&& value) : value_(std::move(value)) {}
+    /// A received value, copied. Throws what T's copy constructor throws.
+    TryRecvResult(const T& value) : value_(value) {}
     /// No value, because of `error`.
     TryRecvResult(TryRecvError error) : error_(error) {}
 

@@ -1,6 +1,7 @@
 // What the bounded and unbounded mpsc receivers share: owning the receiving end, and every way of
-// receiving. `Chan` provides try_recv, register_receiver (see recv_status.hpp), close_receiver,
-// is_rx_closed, len and drop_receiver.
+// receiving. `Chan` provides the front contract (recv_port.hpp: poll_front, register_receiver,
+// front, pop_front), close_receiver, is_closed, len, drop_receiver, and sender_strong_count /
+// sender_weak_count (the live senders and weak senders, as Tokio's Receiver reports them).
 //
 // The API reference leaves weft::detail out, so these members are declared again, for doxygen
 // only, in mpsc::Receiver (mpsc.hpp) and mpsc::UnboundedReceiver (unbounded.hpp) under
@@ -15,6 +16,7 @@
 #include "../errors.hpp"
 #include "blocking_recv.hpp"
 #include "recv_awaiters.hpp"
+#include "recv_port.hpp"
 #include "recv_status.hpp"
 
 namespace weft::detail {
@@ -52,15 +54,23 @@ public:
         return RecvManyAwaiter(channel(), buffer, limit);
     }
 
-    // A message if one is ready: otherwise empty (senders remain) or disconnected.
+    // A message if one is ready: otherwise empty (senders remain) or disconnected. A move that
+    // throws leaves the message in the channel.
     TryRecvResult<T> try_recv() {
-        std::optional<T> out;
-        switch (channel()->try_recv(out)) {
-            case RecvStatus::kValue: return TryRecvResult<T>(std::move(*out));
-            case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
-            case RecvStatus::kClosed: break;
+        if constexpr (!HasRecvFront<Chan>) {
+            return legacy_try_recv();
+        } else {
+            RecvPort<Chan, T> port(channel());
+            switch (port.poll()) {
+                case RecvStatus::kValue: {
+                    PopOnReturn<RecvPort<Chan, T>> pop(port);
+                    return TryRecvResult<T>(std::move(port.front()));
+                }
+                case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
+                case RecvStatus::kClosed: break;
+            }
+            return TryRecvResult<T>(TryRecvError::disconnected);
         }
-        return TryRecvResult<T>(TryRecvError::disconnected);
     }
 
     // Blocks this thread until a message arrives or the channel closes. For threads that are not
@@ -77,7 +87,24 @@ public:
     std::size_t len() const { return channel()->len(); }
     bool is_empty() const { return len() == 0; }
 
+    // Live senders (a weak sender does not count): 0 once every sender is gone.
+    std::size_t sender_strong_count() const { return channel()->sender_strong_count(); }
+    // Live weak senders.
+    std::size_t sender_weak_count() const { return channel()->sender_weak_count(); }
+
 protected:
+    // The take contract (recv_port.hpp), for BoundedChannel until it offers the front one: kept
+    // apart because g++ 12 warns (wrongly) of an uninitialised optional through RecvPort here.
+    TryRecvResult<T> legacy_try_recv() {
+        std::optional<T> out;
+        switch (channel()->try_recv(out)) {
+            case RecvStatus::kValue: return TryRecvResult<T>(std::move(*out));
+            case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
+            case RecvStatus::kClosed: break;
+        }
+        return TryRecvResult<T>(TryRecvError::disconnected);
+    }
+
     explicit ReceiverBase(Chan* ch) noexcept : ch_(ch) {}
     Chan* channel() const {
         if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc receiver");

@@ -1,125 +1,108 @@
 // The awaiters behind `co_await rx.recv()` and `co_await rx.recv_many(...)` on the bounded and
-// unbounded mpsc receivers, over the `Chan` contract in recv_status.hpp. Separate from
+// unbounded mpsc receivers, over the channel's front contract (recv_port.hpp). Separate from
 // blocking_recv.hpp: these suspend the task, the blocking path parks the thread.
 //
-// A receive takes a value only when it completes, so a cancelled receive loses nothing; a spent
-// cooperative budget makes it yield before trying.
+// Waiting only looks at the channel (BudgetedWait: spend the budget, look, register the waker);
+// await_resume is what moves messages out. So a receive cancelled at any point takes nothing, and
+// a move or push_back that throws reaches the awaiting task with the message still in the channel
+// (recv_many keeps what it appended before the throw in the caller's container).
 #pragma once
 
-#include <coroutine>
 #include <cstddef>
+#include <exception>
 #include <optional>
 #include <utility>
 
-#include <weft/runtime/detail/context.hpp>
-#include <weft/runtime/detail/coop.hpp>
-#include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/waker.hpp>
+#include "budgeted_wait.hpp"
+#include "recv_port.hpp"
 #include "recv_status.hpp"
 
 namespace weft::detail {
 
-// Receives into `out_`; a spent budget makes it yield before trying (so the value stays in the
-// channel if the task is cancelled during the yield).
-template <class Chan, class T>
-class WEFT_MUST_AWAIT RecvAwaiter final : public Pollable {
-public:
-    explicit RecvAwaiter(Chan* ch) noexcept : ch_(ch) {}
-    bool await_ready() {
-        if (!coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return ch_->try_recv(out_) != RecvStatus::kEmpty;
+// Waits until the channel has a message or is closed and drained (the shared part of both
+// awaiters). Derived reads the outcome in await_resume.
+template <class Derived, class Chan, class T>
+class RecvWait : public BudgetedWait<Derived> {
+protected:
+    explicit RecvWait(Chan* ch) noexcept : port_(ch) {}
+
+    // Rethrows what looking at the channel threw while the task was suspended (only the
+    // transitional take contract can throw there).
+    void rethrow_if_failed() {
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) coop::request_yield();
-        else if (ch_->register_receiver(current_task_waker(), out_) != RecvStatus::kEmpty)
-            return false;
-        set_pending_poll(this);
+
+    // BudgetedWait's hooks (it is a friend).
+    bool try_now() { return (status_ = port_.poll()) != RecvStatus::kEmpty; }
+    bool wait(const Waker& waker) { return (status_ = port_.register_receiver(waker)) == RecvStatus::kEmpty; }
+    bool poll_failed() noexcept {
+        error_ = std::current_exception();
         return true;
     }
-    bool poll_ready() noexcept override {
-        must_yield_ = false;
-        if (ch_->try_recv(out_) != RecvStatus::kEmpty) return true;
-        try {
-            return ch_->register_receiver(current_task_waker(), out_) != RecvStatus::kEmpty;
-        } catch (...) {
-            return false;
-        }
-    }
-    std::optional<T> await_resume() { return std::move(out_); }
+
+    RecvPort<Chan, T> port_;
+    RecvStatus status_ = RecvStatus::kEmpty;
 
 private:
-    Chan* ch_;
-    std::optional<T> out_;
-    bool must_yield_ = false;
+    friend BudgetedWait<Derived>;
+
+    std::exception_ptr error_;
 };
 
+// `co_await rx.recv()`: the next message, or an empty optional once closed and drained.
 template <class Chan, class T>
-class WEFT_MUST_AWAIT RecvManyAwaiter final : public Pollable {
+class WEFT_MUST_AWAIT RecvAwaiter final : public RecvWait<RecvAwaiter<Chan, T>, Chan, T> {
+    using Base = RecvWait<RecvAwaiter<Chan, T>, Chan, T>;
+
+public:
+    explicit RecvAwaiter(Chan* ch) noexcept : Base(ch) {}
+    // Throws what T's move constructor throws; the message then stays in the channel.
+    std::optional<T> await_resume() {
+        this->rethrow_if_failed();
+        if (this->status_ != RecvStatus::kValue) return std::nullopt;
+        return take_front<T>(this->port_);
+    }
+};
+
+// `co_await rx.recv_many(buffer, limit)`: appends up to `limit` messages, at least one unless
+// closed and drained (or limit == 0); yields how many.
+template <class Chan, class T>
+class WEFT_MUST_AWAIT RecvManyAwaiter final : public RecvWait<RecvManyAwaiter<Chan, T>, Chan, T> {
+    using Base = RecvWait<RecvManyAwaiter<Chan, T>, Chan, T>;
+    friend BudgetedWait<RecvManyAwaiter>;
+
 public:
     template <class Container>
-    RecvManyAwaiter(Chan* ch, Container& buffer, std::size_t limit)
-        : ch_(ch), limit_(limit), sink_(&buffer), push_([](void* c, T&& v) { static_cast<Container*>(c)->push_back(std::move(v)); }) {}
+    RecvManyAwaiter(Chan* ch, Container& buffer, std::size_t limit) noexcept
+        : Base(ch),
+          limit_(limit),
+          sink_(&buffer),
+          push_([](void* c, T&& v) { static_cast<Container*>(c)->push_back(std::move(v)); }) {}
 
-    bool await_ready() {
-        if (limit_ == 0) return true;
-        if (!coop::try_consume()) {
-            must_yield_ = true;
-            return false;
-        }
-        return drain() != RecvStatus::kEmpty || count_ > 0;
-    }
-    bool await_suspend(std::coroutine_handle<>) {
-        if (must_yield_) {
-            coop::request_yield();
-        } else {
-            std::optional<T> first;
-            if (ch_->register_receiver(current_task_waker(), first) != RecvStatus::kEmpty) {
-                take(std::move(first));
-                drain();
-                return false;
+    // Throws what the container's push_back throws; that message and those after it stay in the
+    // channel, those appended before it stay in the container.
+    std::size_t await_resume() {
+        this->rethrow_if_failed();
+        std::size_t count = 0;
+        while (count < limit_ && this->status_ == RecvStatus::kValue) {
+            {
+                PopOnReturn<RecvPort<Chan, T>> pop(this->port_);
+                push_(sink_, std::move(this->port_.front()));
             }
+            ++count;
+            if (count < limit_) this->status_ = this->port_.poll();
         }
-        set_pending_poll(this);
-        return true;
+        return count;
     }
-    bool poll_ready() noexcept override {
-        must_yield_ = false;
-        try {
-            if (drain() != RecvStatus::kEmpty || count_ > 0) return true;
-            std::optional<T> first;
-            if (ch_->register_receiver(current_task_waker(), first) == RecvStatus::kEmpty) return false;
-            take(std::move(first));
-            drain();
-            return true;
-        } catch (...) {
-            return false;
-        }
-    }
-    std::size_t await_resume() const noexcept { return count_; }
 
 private:
-    // Takes values until the limit or an empty channel. Returns the last status.
-    RecvStatus drain() {
-        RecvStatus status = RecvStatus::kEmpty;
-        std::optional<T> v;
-        while (count_ < limit_ && (status = ch_->try_recv(v)) == RecvStatus::kValue) take(std::move(v));
-        return status;
-    }
-    void take(std::optional<T>&& v) {
-        if (!v) return;
-        push_(sink_, std::move(*v));
-        v.reset();
-        ++count_;
-    }
+    // limit == 0 completes at once with nothing, as Tokio's recv_many.
+    bool try_now() { return limit_ == 0 || Base::try_now(); }
 
-    Chan* ch_;
     std::size_t limit_;
-    std::size_t count_ = 0;
     void* sink_;
     void (*push_)(void*, T&&);
-    bool must_yield_ = false;
 };
 
 }  // namespace weft::detail

@@ -1,0 +1,99 @@
+// How the mpsc receive paths (recv_awaiters.hpp, blocking_recv.hpp, receiver_base.hpp) reach a
+// channel's next message: look at it, move it to where it goes, and only then remove it. A move (or
+// a container's push_back) that throws therefore leaves the message in the channel, and the next
+// receive gets it; and looking never throws, so a wait can be registered without losing anything.
+//
+// A channel offers the front contract:
+//   RecvStatus poll_front() noexcept;                     // kValue: front() is the next message
+//                                                         // (kept until pop_front), kEmpty, or
+//                                                         // kClosed (closed and drained)
+//   RecvStatus register_receiver(const Waker&) noexcept;  // registers, then poll_front()
+//   T& front() noexcept;                                  // after poll_front() == kValue
+//   void pop_front() noexcept;                            // the front was moved from: drop it
+// Only the receiver calls these, so nothing else can take the front between poll and pop.
+//
+// A channel that offers only the older take contract (try_recv(std::optional<T>&),
+// register_receiver(const Waker&, std::optional<T>&), which move the message out at once) is
+// adapted here: the port then holds the taken message, and a throw while moving it out loses it.
+// Transitional, for BoundedChannel until it offers the front contract.
+#pragma once
+
+#include <concepts>
+#include <exception>
+#include <optional>
+#include <utility>
+
+#include <weft/runtime/waker.hpp>
+#include "recv_status.hpp"
+
+namespace weft::detail {
+
+template <class Chan>
+concept HasRecvFront = requires(Chan& ch, const Waker& w) {
+    { ch.poll_front() } -> std::same_as<RecvStatus>;
+    { ch.register_receiver(w) } -> std::same_as<RecvStatus>;
+    ch.front();
+    ch.pop_front();
+};
+
+template <class Chan, class T>
+class RecvPort;
+
+template <class Chan, class T>
+    requires HasRecvFront<Chan>
+class RecvPort<Chan, T> {
+public:
+    explicit RecvPort(Chan* ch) noexcept : ch_(ch) {}
+    RecvStatus poll() noexcept { return ch_->poll_front(); }
+    RecvStatus register_receiver(const Waker& waker) noexcept { return ch_->register_receiver(waker); }
+    T& front() noexcept { return ch_->front(); }
+    void pop_front() noexcept { ch_->pop_front(); }
+
+private:
+    Chan* ch_;
+};
+
+template <class Chan, class T>
+    requires(!HasRecvFront<Chan>)
+class RecvPort<Chan, T> {
+public:
+    explicit RecvPort(Chan* ch) noexcept : ch_(ch) {}
+    RecvStatus poll() { return taken_ ? RecvStatus::kValue : ch_->try_recv(taken_); }
+    RecvStatus register_receiver(const Waker& waker) {
+        return taken_ ? RecvStatus::kValue : ch_->register_receiver(waker, taken_);
+    }
+    T& front() noexcept { return *taken_; }
+    void pop_front() noexcept { taken_.reset(); }
+
+private:
+    Chan* ch_;
+    std::optional<T> taken_;
+};
+
+// Pops the port's front when the scope it guards ends normally, not when an exception leaves it:
+//   PopOnReturn pop(port); return Result(std::move(port.front()));
+// The result is built in the caller's storage (a prvalue) before the guard runs, so a move that
+// throws leaves the message in the channel.
+template <class Port>
+class PopOnReturn {
+public:
+    explicit PopOnReturn(Port& port) noexcept : port_(port), exceptions_(std::uncaught_exceptions()) {}
+    PopOnReturn(const PopOnReturn&) = delete;
+    PopOnReturn& operator=(const PopOnReturn&) = delete;
+    ~PopOnReturn() {
+        if (std::uncaught_exceptions() == exceptions_) port_.pop_front();
+    }
+
+private:
+    Port& port_;
+    int exceptions_;
+};
+
+// The ready message, moved out of the channel into an engaged optional (after poll() == kValue).
+template <class T, class Port>
+std::optional<T> take_front(Port& port) {
+    PopOnReturn<Port> pop(port);
+    return std::optional<T>(std::in_place, std::move(port.front()));
+}
+
+}  // namespace weft::detail
