@@ -600,6 +600,12 @@ public:
     /// True if len() is 0.
     /// @throws std::logic_error on a moved-from receiver.
     bool is_empty() const;
+    /// Sender objects alive on this channel (weak senders and permits do not count).
+    /// @throws std::logic_error on a moved-from receiver.
+    std::size_t sender_strong_count() const;
+    /// WeakSender objects alive on this channel.
+    /// @throws std::logic_error on a moved-from receiver.
+    std::size_t sender_weak_count() const;
 #endif
 
     /// Free slots now (approximate while others send and receive).

@@ -95,13 +95,9 @@ public:
 
     void drop_receiver() noexcept {
         close_receiver();
-        // Destroy what is buffered now; values published later go with the ring. A value whose
-        // move throws here is left in the ring, which destroys it.
-        try {
-            std::optional<T> discard;
-            while (ring_.try_take(discard) == Ring::Take::kValue) discard.reset();
-        } catch (...) {
-        }
+        // Destroy what is buffered now, in place (no move, so nothing can throw); values published
+        // later go with the ring.
+        while (ring_.peek() == Ring::Take::kValue) ring_.pop_front();
         drop_ref();
     }
     void drop_ref() noexcept {
@@ -196,36 +192,35 @@ public:
 
     // ---- receiving (one receiver) --------------------------------------------------------------
 
-    RecvStatus try_recv(std::optional<T>& out) {
-        switch (ring_.try_take(out)) {
-            case Ring::Take::kValue:
-                after_take();
-                return RecvStatus::kValue;
-            case Ring::Take::kPending:
-                return RecvStatus::kEmpty;  // a sender is mid-publish; its publish wakes us
-            case Ring::Take::kEmpty:
-                break;
+    // The front contract (recv_port.hpp): look at the next message, move it out, then pop it, so
+    // a move that throws leaves it in the channel.
+    RecvStatus poll_front() noexcept {
+        switch (ring_.peek()) {
+            case Ring::Take::kValue: return RecvStatus::kValue;
+            case Ring::Take::kPending: return RecvStatus::kEmpty;  // a sender is mid-publish; its publish wakes us
+            case Ring::Take::kEmpty: break;
         }
         if (!ring_.no_more_claims()) return RecvStatus::kEmpty;
-        // Closed: but a value may have been published between our take and the flag load.
-        switch (ring_.try_take(out)) {
-            case Ring::Take::kValue:
-                after_take();
-                return RecvStatus::kValue;
-            case Ring::Take::kPending:
-                return RecvStatus::kEmpty;
-            case Ring::Take::kEmpty:
-                return RecvStatus::kClosed;
+        // Closed: but a value may have been published between our look and the flag load.
+        switch (ring_.peek()) {
+            case Ring::Take::kValue: return RecvStatus::kValue;
+            case Ring::Take::kPending: return RecvStatus::kEmpty;
+            case Ring::Take::kEmpty: break;
         }
         return RecvStatus::kClosed;
+    }
+    T& front() noexcept { return ring_.front(); }
+    void pop_front() noexcept {
+        ring_.pop_front();
+        after_take();
     }
 
     // Registers `waker` to be woken by the next publish or close, then re-checks (Dekker pair
     // with wake_receiver_if_waiting). Returns the re-check's result.
-    RecvStatus register_receiver(const Waker& waker, std::optional<T>& out) {
+    RecvStatus register_receiver(const Waker& waker) noexcept {
         rx_waker_.register_waker(waker);
         rx_waiting_.store(true, std::memory_order_seq_cst);
-        const RecvStatus status = try_recv(out);
+        const RecvStatus status = poll_front();
         // Found something after all: withdraw the flag so no sender wakes us for nothing. A sender
         // that already saw it wakes us spuriously, which the Pollable re-check absorbs.
         if (status != RecvStatus::kEmpty) rx_waiting_.store(false, std::memory_order_relaxed);

@@ -57,20 +57,16 @@ public:
     // A message if one is ready: otherwise empty (senders remain) or disconnected. A move that
     // throws leaves the message in the channel.
     TryRecvResult<T> try_recv() {
-        if constexpr (!HasRecvFront<Chan>) {
-            return legacy_try_recv();
-        } else {
-            RecvPort<Chan, T> port(channel());
-            switch (port.poll()) {
-                case RecvStatus::kValue: {
-                    PopOnReturn<RecvPort<Chan, T>> pop(port);
-                    return TryRecvResult<T>(std::move(port.front()));
-                }
-                case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
-                case RecvStatus::kClosed: break;
+        RecvPort<Chan, T> port(channel());
+        switch (port.poll()) {
+            case RecvStatus::kValue: {
+                PopOnReturn<RecvPort<Chan, T>> pop(port);
+                return TryRecvResult<T>(std::move(port.front()));
             }
-            return TryRecvResult<T>(TryRecvError::disconnected);
+            case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
+            case RecvStatus::kClosed: break;
         }
+        return TryRecvResult<T>(TryRecvError::disconnected);
     }
 
     // Blocks this thread until a message arrives or the channel closes. For threads that are not
@@ -93,18 +89,6 @@ public:
     std::size_t sender_weak_count() const { return channel()->sender_weak_count(); }
 
 protected:
-    // The take contract (recv_port.hpp), for BoundedChannel until it offers the front one: kept
-    // apart because g++ 12 warns (wrongly) of an uninitialised optional through RecvPort here.
-    TryRecvResult<T> legacy_try_recv() {
-        std::optional<T> out;
-        switch (channel()->try_recv(out)) {
-            case RecvStatus::kValue: return TryRecvResult<T>(std::move(*out));
-            case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);
-            case RecvStatus::kClosed: break;
-        }
-        return TryRecvResult<T>(TryRecvError::disconnected);
-    }
-
     explicit ReceiverBase(Chan* ch) noexcept : ch_(ch) {}
     Chan* channel() const {
         if (!ch_) throw std::logic_error("weft: use of a moved-from mpsc receiver");

@@ -12,10 +12,6 @@
 //   void pop_front() noexcept;                            // the front was moved from: drop it
 // Only the receiver calls these, so nothing else can take the front between poll and pop.
 //
-// A channel that offers only the older take contract (try_recv(std::optional<T>&),
-// register_receiver(const Waker&, std::optional<T>&), which move the message out at once) is
-// adapted here: the port then holds the taken message, and a throw while moving it out loses it.
-// Transitional, for BoundedChannel until it offers the front contract.
 #pragma once
 
 #include <concepts>
@@ -37,11 +33,8 @@ concept HasRecvFront = requires(Chan& ch, const Waker& w) {
 };
 
 template <class Chan, class T>
-class RecvPort;
-
-template <class Chan, class T>
     requires HasRecvFront<Chan>
-class RecvPort<Chan, T> {
+class RecvPort {
 public:
     explicit RecvPort(Chan* ch) noexcept : ch_(ch) {}
     RecvStatus poll() noexcept { return ch_->poll_front(); }
@@ -51,23 +44,6 @@ public:
 
 private:
     Chan* ch_;
-};
-
-template <class Chan, class T>
-    requires(!HasRecvFront<Chan>)
-class RecvPort<Chan, T> {
-public:
-    explicit RecvPort(Chan* ch) noexcept : ch_(ch) {}
-    RecvStatus poll() { return taken_ ? RecvStatus::kValue : ch_->try_recv(taken_); }
-    RecvStatus register_receiver(const Waker& waker) {
-        return taken_ ? RecvStatus::kValue : ch_->register_receiver(waker, taken_);
-    }
-    T& front() noexcept { return *taken_; }
-    void pop_front() noexcept { taken_.reset(); }
-
-private:
-    Chan* ch_;
-    std::optional<T> taken_;
 };
 
 // Pops the port's front when the scope it guards ends normally, not when an exception leaves it:

@@ -161,13 +161,36 @@ public:
                     out.emplace(std::move(*v));
                     v->~T();
                 }
-                s.stamp.store((head + one_lap_) & kPosMask, std::memory_order_seq_cst);  // free for the next lap
-                head_.store(advance(head), std::memory_order_release);  // for producers' full check
+                free_head(head);
                 if (stamp & kSkip) continue;
                 return Take::kValue;
             }
             return (tail_.load(std::memory_order_acquire) & kPosMask) == head ? Take::kEmpty : Take::kPending;
         }
+    }
+
+    // Consumer: looks at the head without taking it (skipped slots are freed on the way). kValue:
+    // front() is the message until pop_front(); kEmpty and kPending as for try_take. Never throws.
+    Take peek() noexcept {
+        for (;;) {
+            const std::uint64_t head = head_.load(std::memory_order_relaxed);  // only we write it
+            Slot& s = slot(head);
+            const std::uint64_t stamp = s.stamp.load(std::memory_order_seq_cst);
+            if ((stamp & ~kSkip) == ((head + 1) & kPosMask)) {
+                if (!(stamp & kSkip)) return Take::kValue;
+                free_head(head);
+                continue;
+            }
+            return (tail_.load(std::memory_order_acquire) & kPosMask) == head ? Take::kEmpty : Take::kPending;
+        }
+    }
+    // Consumer: the message peek() found.
+    T& front() noexcept { return *slot(head_.load(std::memory_order_relaxed)).value(); }
+    // Consumer: destroys the message peek() found (moved from by now) and frees its slot.
+    void pop_front() noexcept {
+        const std::uint64_t head = head_.load(std::memory_order_relaxed);
+        slot(head).value()->~T();
+        free_head(head);
     }
 
     // Sets a close bit; returns the tail word before.
@@ -198,6 +221,11 @@ private:
         alignas(T) std::byte storage[sizeof(T)];
         T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
     };
+
+    void free_head(std::uint64_t head) noexcept {
+        slot(head).stamp.store((head + one_lap_) & kPosMask, std::memory_order_seq_cst);  // free for the next lap
+        head_.store(advance(head), std::memory_order_release);  // for producers' full check
+    }
 
     // Claims one slot (reserve false) or reserves n permits (reserve true).
     Claim acquire(std::size_t n, bool reserve, std::uint64_t& pos) noexcept {
