@@ -1,10 +1,6 @@
-// The outcome of one receive attempt on an mpsc channel, and the contract a channel offers the
-// receive paths. Separate so the channels can implement the contract without pulling in the
-// awaiters or the blocking path that use it.
-//
-// `Chan` provides:
-//   RecvStatus try_recv(std::optional<T>& out);                       // kValue, kEmpty, kClosed
-//   RecvStatus register_receiver(const Waker&, std::optional<T>& out); // register, then re-check
+// The outcome of one receive attempt on an mpsc channel. Separate so the channels can implement
+// the receive contract (recv_port.hpp) without pulling in the awaiters or the blocking path that
+// use it.
 #pragma once
 
 namespace weft::detail {

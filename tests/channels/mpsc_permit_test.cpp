@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <new>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -16,24 +14,9 @@
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/yield.hpp>
 
+#include "support/failing_alloc.hpp"
 #include "support/runtimes.hpp"
 #include "support/task_helpers.hpp"
-
-// Allocation can be made to fail on one thread, to show teardown never allocates. (g++ cannot
-// tell that this operator delete pairs with this operator new, both on malloc.)
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-namespace {
-thread_local bool fail_allocations = false;
-}
-void* operator new(std::size_t n) {
-    if (fail_allocations) throw std::bad_alloc();
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -395,6 +378,22 @@ TEST(MpscThrowingMove, TrySendAndPermitSendPropagateAndTheChannelKeepsWorking) {
     EXPECT_TRUE(rx.try_recv().is_empty());
 }
 
+TEST(MpscThrowingMove, ATryRecvWhoseMoveThrowsLeavesTheMessageForTheNextReceive) {
+    auto [tx, rx] = weft::mpsc::channel<ThrowOnMove>(2);
+    ASSERT_TRUE(tx.try_send(ThrowOnMove(1)));
+    ASSERT_TRUE(tx.try_send(ThrowOnMove(2)));
+    {
+        Poison poison(1);
+        EXPECT_THROW((void)rx.try_recv(), std::runtime_error);
+    }
+    auto first = rx.try_recv();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->v, 1);
+    auto second = rx.try_recv();
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->v, 2);
+}
+
 TEST(MpscThrowingMove, BlockingSendPropagatesAndTheChannelKeepsWorking) {
     auto [tx, rx] = weft::mpsc::channel<ThrowOnMove>(1);
     {
@@ -493,9 +492,11 @@ TEST(MpscTeardown, DroppingTheReceiverWakesWaitingSendersWithoutAllocating) {
             if (r.is_closed()) closed.fetch_add(1);
         });
     std::this_thread::sleep_for(50ms);  // let them queue (the test holds either way)
-    fail_allocations = true;
-    { auto gone = std::move(rx); }  // close, wake every waiter, destroy the buffered value
-    fail_allocations = false;
+    {
+        weft::test::NoAllocations guard;  // fails any allocation on this thread (counts, under sanitizers)
+        { auto gone = std::move(rx); }    // close, wake every waiter, destroy the buffered value
+        EXPECT_EQ(guard.count(), 0u);
+    }
     for (auto& t : threads) t.join();
     EXPECT_EQ(closed.load(), kWaiters);
 }
