@@ -149,7 +149,7 @@ bool Worker::run_one_round() {
 // so the deferred tasks may run again.
 void Worker::maintenance() {
     Driver& driver = scheduler_.driver;
-    if (driver.try_lock()) {
+    if (driver.has_work() && driver.try_lock()) {
         driver.poll_without_waiting();
         driver.unlock();
     }
@@ -161,7 +161,7 @@ void Worker::maintenance() {
 // Tokio's park_yield (park_timeout(0), then defer.wake()).
 void Worker::park_yield() {
     Driver& driver = scheduler_.driver;
-    if (driver.try_lock()) {
+    if (driver.has_work() && driver.try_lock()) {
         // Tasks the driver wakes go to the back of our queue, ahead of the deferred ones.
         is_parked_ = true;
         driver.poll_without_waiting();

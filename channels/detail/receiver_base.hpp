@@ -60,7 +60,7 @@ public:
         RecvPort<Chan, T> port(channel());
         switch (port.poll()) {
             case RecvStatus::kValue: {
-                PopOnReturn<RecvPort<Chan, T>> pop(port);
+                PopOnReturn<RecvPort<Chan, T>, T> pop(port);
                 return TryRecvResult<T>(std::move(port.front()));
             }
             case RecvStatus::kEmpty: return TryRecvResult<T>(TryRecvError::empty);

@@ -86,10 +86,8 @@ public:
         this->rethrow_if_failed();
         std::size_t count = 0;
         while (count < limit_ && this->status_ == RecvStatus::kValue) {
-            {
-                PopOnReturn<RecvPort<Chan, T>> pop(this->port_);
-                push_(sink_, std::move(this->port_.front()));
-            }
+            push_(sink_, std::move(this->port_.front()));  // if it throws, the message stays
+            this->port_.pop_front();
             ++count;
             if (count < limit_) this->status_ = this->port_.poll();
         }
