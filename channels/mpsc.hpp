@@ -16,6 +16,22 @@
 /// or, abandoned, did not send it: the value is destroyed with the awaiter (await reserve() instead
 /// to keep it). Neither leaves a waiter behind.
 ///
+/// Where weft differs from Tokio, on purpose: a send waiting on a full channel can complete while
+/// its task is suspended. The receiver, freeing a slot, moves the first waiting send's value into
+/// it and wakes that task with its send done (Go's channels do the same), instead of handing it
+/// capacity and waiting for it to run and send. With more senders than capacity that is what
+/// keeps the receiver busy: W1 with 16 producers and capacity 16 went from 4.0 to 22 M messages/s
+/// on one worker. It applies to `co_await tx.send(v)` for a value whose move cannot throw. What
+/// users can see of it:
+///  - Aborting a task that waits in send after its value was handed over does not unsend it: the
+///    task runs on to its next suspension (the code after the send sees it done) and the abort
+///    takes effect there, as when an abort lands just after a send completed. In Tokio the
+///    aborted send would not have sent. Shutting the runtime down likewise leaves such a message
+///    sent.
+///  - Under select, timeout or send_timeout, or inside a task run by timeout, a waiting send is
+///    never completed this way (it is handed capacity and sends when it runs), so as in Tokio,
+///    "another branch won" or "timed out" means the message was not sent.
+///
 /// Threads: awaiting (send, reserve, closed, recv, recv_many) only inside a task run by a weft
 /// runtime; blocking_send and blocking_recv only on a thread that is not a runtime worker; the rest
 /// from any thread. Handles are not synchronised objects: use one Sender from one task at a time
@@ -38,6 +54,7 @@
 
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
+#include <weft/runtime/detail/task_header.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/timeout.hpp>
@@ -351,11 +368,26 @@ public:
         : ch_(ch), acquirer_(*ch, n), n_(n), claim_slot_(claim_slot) {}
     ~AcquireAwaiterBase() { abandon(); }
 
+    /// Called by select and timeout (weft::detail::suspend_leaf) before they suspend on this
+    /// awaiter: they may drop it after it completed, so it must never send on its own while it
+    /// waits (no direct hand-off of its value).
+    void enter_race() noexcept { raced_ = true; }
+
+    /// The task was aborted while this waited: leaves the line. True if the value was delivered
+    /// first (the send happened): the task then resumes once, with the send reported done.
+    bool settle_for_abort() noexcept override {
+        if (!acquirer_.cancel()) return false;
+        finish(AcquireStatus::kSent);
+        return true;
+    }
+
 protected:
     // What the wait produced and Derived has not used yet.
     AcquireStatus take_status() noexcept { return std::exchange(status_, AcquireStatus::kWait); }
     std::uint64_t position() const noexcept { return pos_; }
-    // Gives back an outcome not used (a claimed slot, reserved permits).
+    // A send's value, offered for direct hand-off while the send waits in line (see may_deliver).
+    void offer_value(T* value) noexcept { offered_ = value; }
+    // Gives back an outcome not used (a claimed slot, reserved permits; a delivered send is done).
     void abandon() noexcept {
         switch (take_status()) {
             case AcquireStatus::kClaimed: ch_->abandon_claim(pos_); break;
@@ -377,6 +409,7 @@ private:
     }
     // Returns true if the task must suspend.
     bool wait(const Waker& waker) noexcept {
+        if constexpr (detail::BoundedChannel<T>::kDeliverable) acquirer_.offer(may_deliver() ? offered_ : nullptr);
         const AcquireStatus status = acquirer_.wait_in_line(waker);
         if (status == AcquireStatus::kWait) return true;
         finish(status);
@@ -384,6 +417,7 @@ private:
     }
     // In line: capacity handed to us, or the channel closed; else a spurious wake.
     bool poll_woken() noexcept {
+        if (status_ == AcquireStatus::kSent) return true;  // settled by settle_for_abort
         const AcquireStatus status = acquirer_.poll();
         if (status == AcquireStatus::kWait) return false;
         return finish(status);
@@ -392,12 +426,25 @@ private:
         status_ = status;
         return true;
     }
+    // A delivered send cannot be taken back, so the value is offered only where nothing can drop
+    // this awaiter after its send happened and report that it did not: not under select or
+    // timeout (enter_race), and not in a task with a cancel scope open (a timeout around a child
+    // task destroys the child where it waits), nor once the task was aborted. An abort that comes
+    // after the hand-off lets the task run on to its next suspension (settle_for_abort), so the
+    // code after the send sees it done, as when an abort lands just after a send completes.
+    bool may_deliver() noexcept {
+        if (!offered_ || raced_) return false;
+        weft::detail::TaskHeader* task = weft::detail::this_thread_context().task;
+        return task != nullptr && task->cancel_scopes().empty() && !task->is_cancelled();
+    }
 
     typename detail::BoundedChannel<T>::Acquirer acquirer_;
     std::uint64_t pos_ = 0;
     AcquireStatus status_ = AcquireStatus::kWait;
     const std::size_t n_;
     const bool claim_slot_;
+    T* offered_ = nullptr;
+    bool raced_ = false;
 };
 
 /// The awaitable Sender::send() returns: holds the value until it is sent. Not movable. A leaf
@@ -407,11 +454,14 @@ class WEFT_MUST_AWAIT Sender<T>::SendAwaiter final : public AcquireAwaiterBase<S
 public:
     /// Made by Sender::send(). Throws what T's move constructor throws.
     SendAwaiter(detail::BoundedChannel<T>* ch, T value)
-        : AcquireAwaiterBase<SendAwaiter>(ch, 1, /*claim_slot=*/true), value_(std::move(value)) {}
+        : AcquireAwaiterBase<SendAwaiter>(ch, 1, /*claim_slot=*/true), value_(std::move(value)) {
+        if constexpr (detail::BoundedChannel<T>::kDeliverable) this->offer_value(&value_);
+    }
     /// Ok (sent now), or closed with the value handed back. Throws what T's move constructor
     /// throws; the channel keeps working.
     SendResult<T> await_resume() {
         const AcquireStatus status = this->take_status();
+        if (status == AcquireStatus::kSent) return SendResult<T>();  // delivered while we waited
         if (status == AcquireStatus::kClaimed) this->ch_->publish(this->position(), std::move(value_));
         else if (status == AcquireStatus::kPermits) this->ch_->send_with_permit(std::move(value_));
         else return SendResult<T>(SendError::closed, std::move(value_));

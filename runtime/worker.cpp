@@ -269,8 +269,13 @@ void Worker::poll(TaskHeader* task) {
     WorkerCounters::bump(counters_.polls);
     const std::uint64_t prev = task->transition_to_running();
     if (prev & TaskHeader::kCancelled) {
-        scheduler_.complete(task, /*cancelled=*/true);
-        return;
+        // Aborted. Unless what it waited on completed irrevocably (Pollable::settle_for_abort),
+        // its frame goes now; else it runs once more and the abort lands at its next suspension.
+        Pollable* pending = task->pending();
+        if (pending == nullptr || !pending->settle_for_abort()) {
+            scheduler_.complete(task, /*cancelled=*/true);
+            return;
+        }
     }
     ThreadContext& ctx = tls_context;
     ctx.task = task;

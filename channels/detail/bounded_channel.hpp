@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <weft/runtime/waker.hpp>
 #include <weft/runtime/detail/atomic_waker.hpp>
@@ -27,8 +28,9 @@
 namespace weft::detail {
 
 // kClaimed: a slot position to publish into (the fast path of send). kPermits: the permits asked
-// for are reserved (reserve, or a hand-off after waiting).
-enum class AcquireStatus { kClaimed, kPermits, kClosed, kWait };
+// for are reserved (reserve, or a hand-off after waiting). kSent: a waiting send's offered value
+// was delivered for it (sender_wait_list.hpp, direct hand-off).
+enum class AcquireStatus { kClaimed, kPermits, kSent, kClosed, kWait };
 
 template <class T>
 class BoundedChannel {
@@ -145,6 +147,10 @@ public:
         if (waiting_senders_.has_waiters()) hand_off();
     }
 
+    // Whether a waiting send may offer its value for direct hand-off: moving it from the freer's
+    // thread, under the wait list's lock, must not throw.
+    static constexpr bool kDeliverable = std::is_nothrow_move_constructible_v<T>;
+
     // A sender's turn in line for n permits (send, reserve, reserve_many, blocking_send). Not
     // thread-safe: one operation drives it. Destroyed in line, it leaves; destroyed holding a
     // hand-off it did not take, it gives the permits back.
@@ -155,22 +161,34 @@ public:
         Acquirer& operator=(const Acquirer&) = delete;
         ~Acquirer() { cancel(); }
 
+        // Offers `value` for direct hand-off while in line (one message; kDeliverable only): a
+        // freer may then send it and report kSent. Null withdraws the offer. Only while not in line.
+        void offer(T* value) noexcept {
+            static_assert(kDeliverable);
+            node_.offered = value;
+        }
+
         // Queues behind earlier waiters, then retries once (the retry closes the race with
         // capacity freed before the freer could see us). kPermits: the permits are ours.
         AcquireStatus wait_in_line(const Waker& waker) {
+            node_.delivered = false;
             if (!ch_.waiting_senders_.enqueue(node_, waker)) return AcquireStatus::kClosed;
             const AcquireStatus status = ch_.from_claim(ch_.ring_.try_reserve(node_.wanted), AcquireStatus::kPermits);
-            if (status != AcquireStatus::kWait) cancel();  // leaves the line; returns a hand-off we got as well
+            if (status == AcquireStatus::kWait) return status;
+            if (cancel()) {  // left the line, but our value was delivered meanwhile
+                if (status == AcquireStatus::kPermits) ch_.release_permits(node_.wanted);
+                return AcquireStatus::kSent;
+            }
             return status;
         }
 
-        // After a wake: kPermits once capacity was handed to us, kClosed once the receiver closed,
-        // kWait after a spurious wake (still in line).
+        // After a wake: kPermits once capacity was handed to us (kSent if our offered value was
+        // sent), kClosed once the receiver closed, kWait after a spurious wake (still in line).
         AcquireStatus poll() noexcept {
             switch (SenderWaitList::state_of(node_)) {
                 case Waiter::State::kNotified:
-                    ch_.waiting_senders_.accept(node_);
-                    return AcquireStatus::kPermits;
+                    SenderWaitList::accept(node_);
+                    return node_.delivered ? AcquireStatus::kSent : AcquireStatus::kPermits;
                 case Waiter::State::kClosed:
                     cancel();
                     return AcquireStatus::kClosed;
@@ -179,10 +197,15 @@ public:
             }
         }
 
-        void cancel() noexcept {
-            if (node_.state.load(std::memory_order_relaxed) == Waiter::State::kIdle) return;
-            ch_.waiting_senders_.leave(
-                node_, [this](std::size_t n) noexcept { ch_.give_back(n); }, ch_.reserver());
+        // Leaves the line (returning a hand-off of permits not taken). True if our offered value
+        // was delivered before we left: that send happened.
+        bool cancel() noexcept {
+            if (node_.state.load(std::memory_order_relaxed) == Waiter::State::kIdle) return false;
+            bool published = false;
+            const bool delivered = ch_.waiting_senders_.leave(
+                node_, [this](std::size_t n) noexcept { ch_.give_back(n); }, ch_.server(published));
+            if (published) ch_.wake_receiver_if_waiting();
+            return delivered;
         }
 
     private:
@@ -264,10 +287,29 @@ private:
         const std::uint64_t tail = ring_.release(n);
         if (Ring::rx_closed_in(tail) && Ring::permits_in(tail) == 0) wake_receiver_if_waiting();
     }
-    auto reserver() noexcept {
-        return [this](std::size_t n) noexcept { return ring_.try_reserve(n) == Ring::Claim::kClaimed; };
+    // Serves one waiter from freed capacity: delivers its offered value into a slot of its own,
+    // or reserves the permits it wants. `published` records a delivery, whose receiver wake the
+    // caller does once the wait list's lock is released.
+    auto server(bool& published) noexcept {
+        return [this, &published](SenderWaiter& w) noexcept {
+            if constexpr (kDeliverable) {
+                if (w.offered) {
+                    std::uint64_t pos = 0;
+                    if (ring_.try_claim(pos) != Ring::Claim::kClaimed) return false;
+                    ring_.publish(pos, std::move(*static_cast<T*>(w.offered)));
+                    w.delivered = true;
+                    published = true;
+                    return true;
+                }
+            }
+            return ring_.try_reserve(w.wanted) == Ring::Claim::kClaimed;
+        };
     }
-    void hand_off() noexcept { waiting_senders_.hand_off(reserver()); }
+    void hand_off() noexcept {
+        bool published = false;
+        waiting_senders_.hand_off(server(published));
+        if (published) wake_receiver_if_waiting();
+    }
 
     void after_take() noexcept {
         if (waiting_senders_.has_waiters()) hand_off();

@@ -9,6 +9,13 @@
 // Go's channels hand off the same way. A waiter needing n permits (reserve_many) is served once n
 // are free; those behind it wait (first come, first served).
 //
+// Direct hand-off of a value (Go's channels): a waiting send can offer its value. Then the freer
+// moves the value itself into the slot it just freed, publishes it, and wakes the sender with its
+// send already done (`delivered`). The receiver keeps finding messages instead of waiting for
+// each woken sender to run and publish, and the sender does less when it resumes. Only for a
+// send that nothing can cancel after the fact (the awaiter decides: a plain co_await, a value
+// whose move cannot throw), because a delivered send cannot be taken back.
+//
 // Not lock-free, on purpose: this path runs only when the channel is full, where the sender is
 // about to suspend (far costlier than a short lock), and it needs FIFO order plus O(1) removal of
 // a cancelled waiter from the middle, which a lock-free list makes hard to get right. The lock is
@@ -36,9 +43,12 @@
 
 namespace weft::detail {
 
-// A waiting sender: wants `wanted` permits; kNotified means they were reserved for it.
+// A waiting sender: wants `wanted` permits; kNotified means they were reserved for it, or, with
+// `delivered`, that its offered value was sent for it.
 struct SenderWaiter : Waiter {
     std::size_t wanted = 1;
+    void* offered = nullptr;  // the value a send offers for direct hand-off (null: permits only)
+    bool delivered = false;   // set before kNotified: `offered` was moved into the channel
 };
 
 class SenderWaitList {
@@ -59,40 +69,41 @@ public:
         return true;
     }
 
-    // Hands freed capacity to waiters from the front: `reserve(n)` reserves n permits in the
-    // channel (true on success). Stops at the first waiter it cannot serve.
-    template <class Reserve>
-    void hand_off(Reserve&& reserve) noexcept {
+    // Hands freed capacity to waiters from the front: `serve(w)` reserves w.wanted permits in the
+    // channel, or delivers w.offered (setting w.delivered); true on success. Stops at the first
+    // waiter it cannot serve.
+    template <class Serve>
+    void hand_off(Serve&& serve) noexcept {
         WakeBatch to_wake;
         std::lock_guard lock(mutex_);
-        hand_off_locked(reserve, to_wake);
+        hand_off_locked(serve, to_wake);
         // to_wake wakes after the lock is released (destroyed in reverse order)
     }
 
     // The waiter is done (it got its capacity another way, gave up, or is being destroyed). If
     // still queued it leaves the list; if it was handed capacity it will not use, `give_back(n)`
-    // returns those permits to the channel and the next waiters are served from them.
-    template <class GiveBack, class Reserve>
-    void leave(SenderWaiter& w, GiveBack&& give_back, Reserve&& reserve) noexcept {
+    // returns those permits to the channel and the next waiters are served from them. Returns
+    // true if its value was delivered meanwhile (that send happened; nothing to give back).
+    template <class GiveBack, class Serve>
+    bool leave(SenderWaiter& w, GiveBack&& give_back, Serve&& serve) noexcept {
         WakeBatch to_wake;
         std::lock_guard lock(mutex_);
         const Waiter::State state = w.state.load(std::memory_order_relaxed);
         if (state == Waiter::State::kQueued) {
             unlink(w);
-        } else if (state == Waiter::State::kNotified) {
+        } else if (state == Waiter::State::kNotified && !w.delivered) {
             give_back(w.wanted);
-            hand_off_locked(reserve, to_wake);
+            hand_off_locked(serve, to_wake);
         }
         w.state.store(Waiter::State::kIdle, std::memory_order_release);
         w.waker.reset();
+        return state == Waiter::State::kNotified && w.delivered;
     }
 
-    // The waiter takes the capacity it was handed (its state was kNotified).
-    void accept(SenderWaiter& w) noexcept {
-        std::lock_guard lock(mutex_);
-        w.state.store(Waiter::State::kIdle, std::memory_order_release);
-        w.waker.reset();
-    }
+    // The waiter takes what it was handed (its state was kNotified). No lock: the hand-off moved
+    // the waker out and unlinked the node before it stored kNotified, so nobody else touches the
+    // node any more.
+    static void accept(SenderWaiter& w) noexcept { w.state.store(Waiter::State::kIdle, std::memory_order_relaxed); }
 
     // The waiter's state as last set under the lock (acquire: pairs with the release stores in
     // enqueue, hand_off, leave and close).
@@ -109,14 +120,16 @@ public:
     }
 
 private:
-    template <class Reserve>
-    void hand_off_locked(Reserve& reserve, WakeBatch& to_wake) noexcept {
+    template <class Serve>
+    void hand_off_locked(Serve& serve, WakeBatch& to_wake) noexcept {
         while (Waiter* front = list_.front()) {
             auto& w = static_cast<SenderWaiter&>(*front);
-            if (!reserve(w.wanted)) return;
+            if (!serve(w)) return;
             unlink(w);
-            w.state.store(Waiter::State::kNotified, std::memory_order_release);
             to_wake.push(std::move(w.waker));
+            // Last: from this store on the waiter may run, accept without the lock, and reuse
+            // the node (release: `delivered` and the reservation are visible to it).
+            w.state.store(Waiter::State::kNotified, std::memory_order_release);
         }
     }
 

@@ -21,6 +21,13 @@ class Pollable {
 public:
     virtual bool poll_ready() noexcept = 0;
 
+    // The task was aborted while suspended here. Withdraws the wait and returns false; or returns
+    // true if the operation completed meanwhile and cannot be undone (an mpsc send whose value was
+    // handed over directly): then the worker resumes the task once more, so the code after the
+    // co_await sees the result, as if the abort had come just after it, and the abort takes
+    // effect at the task's next suspension.
+    virtual bool settle_for_abort() noexcept { return false; }
+
 protected:
     ~Pollable() = default;
 };

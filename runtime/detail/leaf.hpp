@@ -18,9 +18,11 @@ concept HasLeafAwaiter = requires(std::remove_cvref_t<O>& o) {
 };
 
 // Runs `leaf.await_suspend(h)`. Returns true if the leaf now waits (the caller must suspend),
-// false if it completed on the spot.
+// false if it completed on the spot. A leaf with `enter_race()` is told first that the combinator
+// may drop it after it completes (an mpsc send then never sends on its own while it waits).
 template <class Leaf>
 bool suspend_leaf(Leaf& leaf, std::coroutine_handle<> h) {
+    if constexpr (requires { leaf.enter_race(); }) leaf.enter_race();
     using Suspend = decltype(leaf.await_suspend(h));
     if constexpr (std::is_same_v<Suspend, bool>) {
         return leaf.await_suspend(h);

@@ -133,8 +133,10 @@ public:
         std::uint64_t prev = state_.load(std::memory_order_relaxed);
         for (;;) {
             std::uint64_t next = prev & ~kRunning;
-            const bool requeue = yielded || (prev & kNotified);
-            if (yielded) next |= kNotified;
+            // An abort still pending re-queues the task too, so the next poll carries it out (a
+            // poll after an abort happens when the wait had completed: Pollable::settle_for_abort).
+            const bool requeue = yielded || (prev & (kNotified | kCancelled));
+            if (yielded || (prev & kCancelled)) next |= kNotified;
             if (!requeue) next -= kRefOne;
             if (state_.compare_exchange_weak(prev, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed)) {
@@ -158,6 +160,8 @@ public:
     // ---- the JoinHandle's side -----------------------------------------------------------------
 
     bool is_complete() const noexcept { return state_.load(std::memory_order_acquire) & kComplete; }
+    // abort() was called (a hint while the task runs: the abort may land just after).
+    bool is_cancelled() const noexcept { return state_.load(std::memory_order_relaxed) & kCancelled; }
 
     // Installs `waker` to be woken on completion. Returns false if the task is already complete
     // (the caller reads the output at once).

@@ -12,6 +12,7 @@
 
 #include <weft/channels/mpsc.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/select.hpp>
 #include <weft/runtime/yield.hpp>
 
 #include "support/failing_alloc.hpp"
@@ -154,7 +155,8 @@ TEST_P(MpscPermitOneThreadTest, ACancelledWaiterPassesItsHandOffToTheNext) {
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::mpsc::channel<int>(1);
         EXPECT_TRUE(tx.try_send(0));
-        auto first = weft::spawn([](Sender<int> tx) -> Task<void> { (void)co_await tx.send(1); }(tx));
+        // A reserve waits for a permit (a send would have its value delivered: see below).
+        auto first = weft::spawn([](Sender<int> tx) -> Task<void> { (void)co_await tx.reserve(); }(tx));
         co_await settle();
         std::atomic<bool> second_sent{false};
         auto second = weft::spawn([](Sender<int> tx, std::atomic<bool>& sent) -> Task<void> {
@@ -170,6 +172,105 @@ TEST_P(MpscPermitOneThreadTest, ACancelledWaiterPassesItsHandOffToTheNext) {
         auto v = co_await rx.recv();
         EXPECT_EQ(v, 2);
         co_await second;
+    }());
+}
+
+// Direct hand-off (sender_wait_list.hpp): the receiver moves a waiting send's value into the
+// slot it freed, before the sending task runs again.
+TEST_P(MpscPermitOneThreadTest, AWaitingSendIsDeliveredByTheReceiverBeforeItsTaskRuns) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(0));
+        std::atomic<bool> resumed{false};
+        auto h = weft::spawn([](Sender<int> tx, std::atomic<bool>& resumed) -> Task<void> {
+            EXPECT_TRUE(co_await tx.send(1));
+            resumed = true;
+        }(tx, resumed));
+        co_await settle();
+        EXPECT_EQ(*rx.try_recv(), 0);
+        EXPECT_FALSE(resumed.load());  // this task has not yielded since
+        EXPECT_EQ(rx.len(), 1u);
+        EXPECT_EQ(*rx.try_recv(), 1);
+        EXPECT_TRUE(tx.try_send(2)) << "the delivered send holds no capacity";
+        co_await h;
+        EXPECT_TRUE(resumed.load());
+        EXPECT_EQ(*rx.try_recv(), 2);
+    }());
+}
+
+// An abort that comes after the hand-off cannot undo the send: the task runs on to its next
+// suspension, so the code after the send sees it done (as when an abort lands just after a send
+// completes), and nothing is counted twice or lost.
+TEST_P(MpscPermitOneThreadTest, AnAbortAfterTheHandOffLetsTheSenderSeeItsSendDone) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(0));
+        std::atomic<int> sends_seen{0};
+        std::atomic<bool> after_second{false};
+        auto h = weft::spawn([](Sender<int> tx, std::atomic<int>& seen, std::atomic<bool>& after) -> Task<void> {
+            if (co_await tx.send(1)) seen.fetch_add(1);
+            if (co_await tx.send(2)) seen.fetch_add(1);  // waits: the channel is full again
+            after = true;
+        }(tx, sends_seen, after_second));
+        co_await settle();
+        EXPECT_EQ(*rx.try_recv(), 0);  // delivers 1
+        h.abort();
+        EXPECT_TRUE(co_await weft::test::was_aborted(h));
+        EXPECT_EQ(sends_seen.load(), 1);      // the delivered send was seen done
+        EXPECT_FALSE(after_second.load());    // the abort landed at the second send
+        EXPECT_EQ(*rx.try_recv(), 1);
+        EXPECT_TRUE(rx.try_recv().is_empty());  // 2 was never sent (its offer came after the abort)
+    }());
+}
+
+// Where a combinator may drop a send after it completed (select, timeout, send_timeout, a
+// timeout around a task), the send never completes on its own: it is handed a permit and sends
+// when it runs, so "another branch won" still means "not sent", as in Tokio.
+TEST_P(MpscPermitOneThreadTest, UnderSendTimeoutAWaitingSendIsHandedCapacityNotDelivered) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(0));
+        auto h = weft::spawn([](Sender<int> tx) -> Task<void> {
+            auto r = co_await tx.send_timeout(1, 10s);
+            EXPECT_TRUE(r);
+        }(tx));
+        co_await settle();
+        EXPECT_EQ(*rx.try_recv(), 0);
+        EXPECT_TRUE(rx.try_recv().is_empty());  // not delivered: the waiter holds a permit
+        EXPECT_TRUE(tx.try_send(5).is_full());  // ...which is the channel's one unit
+        co_await h;
+        EXPECT_EQ(*rx.try_recv(), 1);
+    }());
+}
+
+TEST_P(MpscPermitOneThreadTest, UnderSelectOrATimeoutAroundATaskASendIsNotDelivered) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(0));
+        auto [stop_tx, stop_rx] = weft::mpsc::channel<int>(1);
+        auto in_select = weft::spawn([](Sender<int> tx, weft::mpsc::Receiver<int> stop) -> Task<void> {
+            auto r = co_await weft::select(tx.send(1), stop.recv());
+            EXPECT_EQ(r.index(), 0u);
+        }(tx, std::move(stop_rx)));
+        auto in_timeout = weft::spawn([](Sender<int> tx) -> Task<void> {
+            auto r = co_await weft::timeout(10s, [](Sender<int> tx) -> Task<void> {
+                EXPECT_TRUE(co_await tx.send(2));
+            }(std::move(tx)));
+            EXPECT_TRUE(r);
+        }(tx));
+        co_await settle();
+        EXPECT_EQ(*rx.try_recv(), 0);
+        EXPECT_TRUE(rx.try_recv().is_empty());  // the select's send got a permit, not a delivery
+        co_await in_select;
+        EXPECT_EQ(*rx.try_recv(), 1);
+        EXPECT_TRUE(rx.try_recv().is_empty());  // likewise the send inside the timeout
+        co_await in_timeout;
+        EXPECT_EQ(*rx.try_recv(), 2);
+        (void)stop_tx;
     }());
 }
 
