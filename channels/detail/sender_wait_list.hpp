@@ -38,6 +38,7 @@
 #include <mutex>
 
 #include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/sync.hpp>
 #include <weft/runtime/detail/wake_batch.hpp>
 #include <weft/runtime/detail/waiter_list.hpp>
 
@@ -141,7 +142,7 @@ private:
     SpinLock mutex_;
     WaiterList list_;
     bool closed_ = false;
-    alignas(64) std::atomic<std::size_t> waiting_{0};
+    alignas(64) atomic<std::size_t> waiting_{0};
 };
 
 }  // namespace weft::detail

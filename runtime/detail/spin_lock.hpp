@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "backoff.hpp"
+#include "sync.hpp"
 
 namespace weft::detail {
 
@@ -27,7 +28,7 @@ public:
     void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
 private:
-    std::atomic<bool> locked_{false};
+    atomic<bool> locked_{false};  // detail::atomic: the Relacy models see the lock
 };
 
 }  // namespace weft::detail

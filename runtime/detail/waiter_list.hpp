@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "../waker.hpp"
+#include "sync.hpp"
 
 namespace weft::detail {
 
@@ -14,7 +15,7 @@ struct Waiter {
     Waiter* next = nullptr;
     Waker waker;
     // Written only under the owning list's lock; atomic so the waiter can read it without one.
-    std::atomic<State> state{State::kIdle};
+    atomic<State> state{State::kIdle};
 };
 
 class WaiterList {
