@@ -25,7 +25,7 @@ struct WEFT_MUST_AWAIT yield_now {
     /// Always false: yielding always suspends.
     bool await_ready() const noexcept { return false; }
     /// Asks the worker to requeue this task once it suspends.
-    void await_suspend(std::coroutine_handle<>) const noexcept { detail::coop::request_yield(); }
+    void await_suspend(std::coroutine_handle<>) const noexcept { detail::coop::request_defer(); }
     /// Nothing to return.
     void await_resume() const noexcept {}
 };

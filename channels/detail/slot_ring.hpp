@@ -23,8 +23,12 @@
 // Orders:
 //  - claim/reserve: the tail word and the stamp are loaded seq_cst (the stamp load pairs with the
 //    consumer's store that freed the slot, so the old value is gone before we write; seq_cst for
-//    the Dekker pairs with waiting senders, see sender_wait_list.hpp); the CAS decides ownership
-//    only and is relaxed.
+//    the Dekker pairs with waiting senders, see sender_wait_list.hpp). Every CAS on the tail word
+//    (a claim, a reservation, a permit used) is seq_cst too: a waiter's seq_cst re-read of the word
+//    may otherwise return a value that a relaxed CAS already replaced (relaxed writes are outside
+//    the seq_cst order) and report full while the freer saw no waiter: a lost wake-up that the
+//    Relacy model (tests/model/sender_hand_off_model.cpp) found. On x86 a CAS is a locked
+//    instruction whatever its order, so this costs nothing there.
 //  - publish: the stamp store is seq_cst: release publishes the value to the consumer, and seq_cst
 //    orders it before the caller's load of "is the receiver waiting" (a Dekker pair with the
 //    receiver's seq_cst store of that flag followed by its seq_cst stamp load).
@@ -111,7 +115,7 @@ public:
         for (;;) {
             const std::uint64_t p = tail & kPosMask;
             const std::uint64_t next = ((tail - kPermitOne) & ~kPosMask) | advance(p);
-            if (tail_.compare_exchange_weak(tail, next, std::memory_order_relaxed, std::memory_order_relaxed)) {
+            if (tail_.compare_exchange_weak(tail, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
                 // The consumer has taken the slot's previous value (the invariant says so); wait
                 // until its store freeing the slot is visible here.
                 for (unsigned spins = 0; slot(p).stamp.load(std::memory_order_acquire) != p; ++spins) backoff(spins);
@@ -239,7 +243,7 @@ private:
             const std::uint64_t stamp = slot(last).stamp.load(std::memory_order_seq_cst);
             if (stamp == last) {
                 const std::uint64_t next = reserve ? tail + n * kPermitOne : (tail & ~kPosMask) | advance(p);
-                if (tail_.compare_exchange_weak(tail, next, std::memory_order_relaxed, std::memory_order_relaxed)) {
+                if (tail_.compare_exchange_weak(tail, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
                     pos = p;
                     return Claim::kClaimed;
                 }

@@ -42,6 +42,7 @@ struct ThreadContext {
     Scheduler* scheduler = nullptr;     // the runtime `weft::spawn` uses on this thread
     std::uint32_t budget = 0;           // cooperative budget left in this poll
     bool yield_requested = false;       // the task suspended to yield, not to wait
+    bool defer_requested = false;       // ...by yield_now: set aside until the driver was polled
     Pollable* pending = nullptr;        // set by a suspending leaf awaitable (see Pollable)
 };
 

@@ -30,7 +30,18 @@ inline bool has_budget() noexcept {
 }
 
 // Marks the current suspension as a yield: the worker puts the task at the back of its run queue
-// instead of waiting for a wake. Call from `await_suspend` and then suspend.
+// instead of waiting for a wake. Call from `await_suspend` and then suspend. A spent budget yields
+// this way (where another worker may steal it at once, as Tokio 1.24 does).
 inline void request_yield() noexcept { this_thread_context().yield_requested = true; }
+
+// Like request_yield, for yield_now: the task waits on the worker's deferred list until the
+// driver was polled (Tokio's defer), so a task yielding in a loop lets timers and I/O through.
+// Not for a spent budget: a deferred task cannot be stolen, and deferring every busy producer
+// kept W1's fan-in cells from spreading (0.7 of the figure with a plain requeue).
+inline void request_defer() noexcept {
+    ThreadContext& ctx = this_thread_context();
+    ctx.yield_requested = true;
+    ctx.defer_requested = true;
+}
 
 }  // namespace weft::detail::coop

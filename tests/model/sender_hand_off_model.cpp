@@ -25,32 +25,19 @@
 // The wait list's SpinLock, Waiter::state and the waiting count use detail::atomic so that
 // Relacy sees them; the channel's handle counts and rx_waiting_ stay std::atomic (not modelled).
 //
-// FINDING (open; the channel is not changed here): on the header as it is, the model loses a
-// wake-up (Relacy: LIVELOCK, a waiting sender never woken while the channel is empty). The
-// no-lost-wake-up argument in sender_wait_list.hpp pairs the waiter's seq_cst increment of the
-// waiting count and its seq_cst re-read of the ring with the freer's seq_cst stamp store and
-// seq_cst read of the count. But the waiter's retry (SlotRing::acquire via try_reserve) decides
-// from the tail word first, and the tail word is moved by relaxed CASes (acquire's claim,
-// claim_with_permit). Those are not in the seq_cst order, so the waiter's seq_cst load may return
-// a tail word older than one the freer's take already depended on (C++ allows it; no fence
-// forbids it). With a stale word the retry reports kFull: a permit count that was already used
-// (capacity 1: "held + n > capacity"), or an old tail position whose slot has been reused, where
-// distance(head, last) wraps because head is ahead of that position (capacity 2). Meanwhile the
-// receiver's has_waiters() read 0 before the increment, so nobody hands the freed slot over.
-// Sequence found (capacity 1, no offers; positions step by 2, a permit is 2^37 in the word):
-//   S1 waits for a hand-off; R takes, reserves a permit for S1 (tail 6 -> 6 + permit, relaxed
-//   CAS), stores kNotified, wakes S1. S0's try_claim sees the waiter and returns kWait.
-//   S1 accepts; claim_with_permit CASes the word 6 + permit -> 8 (relaxed); publishes pos 6.
-//   R peeks 6's stamp (seq_cst, synchronises with S1's publish), pops: stamp store seq_cst,
-//   has_waiters() (seq_cst) reads 0. S1 finishes.
-//   S0 enqueues: waiting 0 -> 1 (seq_cst RMW), then try_reserve loads the tail word (seq_cst) and
-//   gets 6 + permit [NOT CURRENT]: one permit held, capacity 1, kFull. S0 waits; R sees an empty
-//   ring for ever; S0 is never woken.
-// On x86 (locked CAS, TSO) this cycle cannot happen, and ARMv8's ordering (stlr/ldar, multi-copy
-// atomic) should forbid it too (not checked with a hardware model): a gap between the code's
-// orders and the C++ model, which a compiler or a weaker machine may expose. KnownBugStaleTailWordLosesAWakeUp reproduces it on the
-// header as it is; the protocol tests run with a candidate fix applied through the order switch
-// (both tail-word CASes seq_cst: either alone still loses a wake-up) and pass.
+// FINDING (fixed in slot_ring.hpp): with the tail word's CASes relaxed, the model lost a wake-up
+// (Relacy: LIVELOCK, a waiting sender never woken while the channel is empty). The no-lost-wake-up
+// argument in sender_wait_list.hpp pairs the waiter's seq_cst increment of the waiting count and
+// its seq_cst re-read of the ring with the freer's seq_cst stamp store and seq_cst read of the
+// count. But the waiter's retry (SlotRing::acquire via try_reserve) decides from the tail word
+// first, and relaxed CASes (acquire's claim, claim_with_permit) are not in the seq_cst order, so
+// the waiter's seq_cst load could return a tail word older than one the freer's take already
+// depended on, and report kFull while the receiver's has_waiters() read 0. Sequence found
+// (capacity 1, no offers): R reserves a permit for waiter S1 and wakes it; S1's claim_with_permit
+// moves the word on (relaxed) and publishes; R takes it (its has_waiters() reads 0); S0 enqueues,
+// then its try_reserve reads the word from before S1's claim: one permit held, capacity 1, kFull.
+// S0 waits for ever. Both CASes are seq_cst now (either alone still loses the wake-up);
+// SeededBugRelaxedTailCasesAreCaught puts them back to relaxed and must fail.
 #include "support/relacy_sync.hpp"
 
 #include <weft/channels/detail/bounded_channel.hpp>
@@ -266,44 +253,36 @@ unsigned claim_cas_line() {  // acquire's (try_claim, try_reserve)
     return weft::model::line_of(kRing, "const std::uint64_t next = reserve ? tail + n * kPermitOne") + 1;
 }
 
-// The candidate fix for the finding above, applied through the order switch (the header itself is
-// left as it is): the CASes that move the ring's tail word become seq_cst.
-weft::model::ScopedOrderOverrides candidate_fix() {
-    return weft::model::ScopedOrderOverrides{{kRing, permit_cas_line(), std::memory_order_seq_cst},
-                                             {kRing, claim_cas_line(), std::memory_order_seq_cst}};
-}
-
 template <class Test>
-weft::model::Outcome run_with_candidate_fix() {
-    const auto fix = candidate_fix();
+weft::model::Outcome run() {
     coverage = Coverage{};
     return weft::model::simulate<Test>(weft::model::iterations(kIterations));
 }
 
-// The finding in the header comment, on the header as it is: expected to fail until the channel
-// is fixed (then this test fails: make it a plain run and drop candidate_fix()).
-TEST(SenderHandOffModel, KnownBugStaleTailWordLosesAWakeUp) {
+// The finding in the header comment, seeded back: both tail-word CASes relaxed again.
+TEST(SenderHandOffModel, SeededBugRelaxedTailCasesAreCaught) {
+    const weft::model::ScopedOrderOverrides relaxed{{kRing, permit_cas_line(), std::memory_order_relaxed},
+                                                    {kRing, claim_cas_line(), std::memory_order_relaxed}};
     const auto o = weft::model::simulate<PermitHandOff>(weft::model::iterations(kIterations));
-    EXPECT_FALSE(o.passed) << "the finding no longer reproduces: flip this test";
-    if (!o.passed) std::cout << "known bug reproduced: " << weft::model::headline(o.report) << '\n';
+    EXPECT_FALSE(o.passed) << "the model did not catch relaxed CASes on the tail word";
 }
 
 TEST(SenderHandOffModel, PermitHandOffLosesNothingAndKeepsOrder) {
-    const auto o = run_with_candidate_fix<PermitHandOff>();
+    const auto o = run<PermitHandOff>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.permit, 0);
     EXPECT_EQ(coverage.sent, 0);
 }
 
 TEST(SenderHandOffModel, DirectHandOffIsReportedSentAndReceivedOnce) {
-    const auto o = run_with_candidate_fix<DirectHandOff>();
+    const auto o = run<DirectHandOff>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.sent, 0);
     EXPECT_GT(coverage.permit, 0);  // the waiter's own retry, or a slot not free for a delivery
 }
 
 TEST(SenderHandOffModel, MixedHandOffWithCapacityTwo) {
-    const auto o = run_with_candidate_fix<MixedHandOffCapacity2>();
+    const auto o = run<MixedHandOffCapacity2>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.sent, 0);
     EXPECT_GT(coverage.permit, 0);
@@ -311,7 +290,7 @@ TEST(SenderHandOffModel, MixedHandOffWithCapacityTwo) {
 
 // The cancel either finds the value delivered (the send happened) or leaves before any hand-off.
 TEST(SenderHandOffModel, CancelEitherWasDeliveredOrLeavesNothingSent) {
-    const auto o = run_with_candidate_fix<CancelRacesDelivery>();
+    const auto o = run<CancelRacesDelivery>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.cancel_delivered, 0);
     EXPECT_GT(coverage.not_sent, 0);
@@ -320,18 +299,17 @@ TEST(SenderHandOffModel, CancelEitherWasDeliveredOrLeavesNothingSent) {
 // A cancel after permits were handed over gives them back and they pass to the next waiter
 // (sender 1, which must still finish).
 TEST(SenderHandOffModel, CancelAfterPermitHandOffPassesItOn) {
-    const auto o = run_with_candidate_fix<CancelRacesPermitHandOff>();
+    const auto o = run<CancelRacesPermitHandOff>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.cancel_passed_on, 0);
     EXPECT_EQ(coverage.cancel_delivered, 0);
     EXPECT_GT(coverage.sent, 0);
 }
 
-// Seeded bug (on top of the candidate fix): the store that frees a slot loses its seq_cst
+// Seeded bug: the store that frees a slot loses its seq_cst
 // (release only). The waiter's retry can then still read the slot as taken while the receiver
 // reads the waiting count before the waiter's increment: a lost wake-up.
 TEST(SenderHandOffModel, SeededBugReleaseFreeStoreIsCaught) {
-    const auto fix = candidate_fix();
     const unsigned line =
         weft::model::line_of(kRing, "slot(head).stamp.store((head + one_lap_) & kPosMask, std::memory_order_seq_cst);");
     const auto [o, hits] = weft::model::simulate_with_fault<PermitHandOff>(
@@ -340,12 +318,11 @@ TEST(SenderHandOffModel, SeededBugReleaseFreeStoreIsCaught) {
     EXPECT_FALSE(o.passed) << "the model did not catch a release-only store freeing a slot";
 }
 
-// Seeded bug (on top of the candidate fix): the receiver's "are senders waiting" load after
+// Seeded bug: the receiver's "are senders waiting" load after
 // freeing a slot loses its seq_cst (acquire only). The Dekker pair with a waiter (count
 // incremented, then its reservation retried) breaks: both can read the old values, the waiter is
 // never handed the slot and waits for ever.
 TEST(SenderHandOffModel, SeededBugAcquireWaitingCountIsCaught) {
-    const auto fix = candidate_fix();
     const unsigned line = weft::model::line_of(kWaitList, "return waiting_.load(std::memory_order_seq_cst) != 0;");
     const auto [o, hits] = weft::model::simulate_with_fault<PermitHandOff>(
         weft::model::iterations(kIterations), kWaitList, line, std::memory_order_acquire);
