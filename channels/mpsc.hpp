@@ -140,7 +140,7 @@ public:
     /// send_timeout(), to keep the value. Await inside a task run by a weft runtime.
     /// Throws whatever T's move constructor throws (from the co_await; the channel keeps working).
     /// @throws std::logic_error on a moved-from sender.
-    SendAwaiter send(T value) { return SendAwaiter(channel(), std::move(value)); }
+    SendAwaiter send(T value) const { return SendAwaiter(channel(), std::move(value)); }
 
     /// `co_await tx.send_timeout(v, d)`: send(), giving up after `d`. Yields a
     /// SendTimeoutResult<T>: ok, timeout or closed, with the value handed back on failure (Tokio's
@@ -148,7 +148,7 @@ public:
     /// runtime.
     /// @throws std::logic_error on a moved-from sender.
     template <class Rep, class Period>
-    SendTimeoutAwaiter send_timeout(T value, std::chrono::duration<Rep, Period> d) {
+    SendTimeoutAwaiter send_timeout(T value, std::chrono::duration<Rep, Period> d) const {
         return SendTimeoutAwaiter(channel(), std::move(value), Clock::now() + std::chrono::duration_cast<Clock::duration>(d));
     }
 
@@ -158,7 +158,7 @@ public:
     /// Cancellation-safe: abandoned before it completes, it holds no capacity (it loses its place
     /// in line only). Await inside a task run by a weft runtime.
     /// @throws std::logic_error on a moved-from sender.
-    ReserveAwaiter reserve() { return ReserveAwaiter(channel()); }
+    ReserveAwaiter reserve() const { return ReserveAwaiter(channel()); }
 
     /// `co_await tx.reserve_many(n)`: waits until `n` units of capacity are free at once and
     /// reserves them. Yields `std::optional<PermitIterator<T>>`, empty if the receiver is gone or
@@ -167,7 +167,7 @@ public:
     /// @throws std::invalid_argument if n exceeds max_capacity() (it could never be served; Tokio
     /// reports this as a closed channel, weft as the caller's error).
     /// @throws std::logic_error on a moved-from sender.
-    ReserveManyAwaiter reserve_many(std::size_t n) { return ReserveManyAwaiter(channel(), checked_count(n)); }
+    ReserveManyAwaiter reserve_many(std::size_t n) const { return ReserveManyAwaiter(channel(), checked_count(n)); }
 
     /// `co_await std::move(tx).reserve_owned()`: reserve(), with a permit that owns this Sender
     /// (moved into it). Yields `std::optional<OwnedPermit<T>>`, empty if the receiver is gone or
@@ -182,7 +182,7 @@ public:
     /// full while other senders wait for room, so they keep their turn. From any thread.
     /// Throws whatever T's move constructor throws (the channel keeps working).
     /// @throws std::logic_error on a moved-from sender.
-    TrySendResult<T> try_send(T value) {
+    TrySendResult<T> try_send(T value) const {
         std::uint64_t pos = 0;
         switch (channel()->try_claim(pos)) {
             case AcquireStatus::kClaimed:
@@ -199,7 +199,7 @@ public:
     /// Like try_send, but reserves the capacity: a permit, or no permit and why: full (no room,
     /// or others wait for room) or closed. From any thread.
     /// @throws std::logic_error on a moved-from sender.
-    TryReserveResult<T> try_reserve() {
+    TryReserveResult<T> try_reserve() const {
         switch (channel()->try_reserve(1)) {
             case AcquireStatus::kPermits: return TryReserveResult<T>(Permit<T>(channel()));
             case AcquireStatus::kClosed: return TryReserveResult<T>(TrySendError::closed);
@@ -212,7 +212,7 @@ public:
     /// free, or others wait) or closed. From any thread.
     /// @throws std::invalid_argument if n exceeds max_capacity().
     /// @throws std::logic_error on a moved-from sender.
-    std::optional<PermitIterator<T>> try_reserve_many(std::size_t n, TrySendError* why = nullptr) {
+    std::optional<PermitIterator<T>> try_reserve_many(std::size_t n, TrySendError* why = nullptr) const {
         checked_count(n);
         if (n == 0) return PermitIterator<T>(channel(), 0);
         const AcquireStatus status = channel()->try_reserve(n);
@@ -237,7 +237,7 @@ public:
     /// closed with the value handed back. For threads that are not runtime workers.
     /// Throws whatever T's move constructor throws (the channel keeps working).
     /// @throws std::logic_error on a runtime worker thread, or on a moved-from sender.
-    SendResult<T> blocking_send(T value) {
+    SendResult<T> blocking_send(T value) const {
         detail::ensure_not_worker("blocking_send");
         std::uint64_t pos = 0;
         AcquireStatus status = channel()->try_claim(pos);
@@ -265,7 +265,7 @@ public:
     /// if it already is). Yields nothing. Cancellation-safe (it takes nothing). Await inside a task
     /// run by a weft runtime.
     /// @throws std::logic_error on a moved-from sender.
-    ClosedAwaiter closed() { return ClosedAwaiter(channel()); }
+    ClosedAwaiter closed() const { return ClosedAwaiter(channel()); }
 
     /// True once the receiver is gone or closed the channel (sends fail).
     /// @throws std::logic_error on a moved-from sender.

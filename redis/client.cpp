@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 namespace weft::redis {
 
@@ -16,10 +17,22 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 
 }  // namespace
 
-Client::Client(net::TcpStream stream, std::string peer, RespParserOptions options)
-    : stream_(std::move(stream)), parser_(options), peer_(std::move(peer)) {}
+namespace {
+RespParserOptions parser_options(const ClientOptions& options) {
+    RespParserOptions parser;
+    parser.max_line_length = options.max_line_length;
+    parser.max_bulk_length = options.max_bulk_length;
+    return parser;
+}
+}  // namespace
 
-Task<Client> Client::connect(std::string host, std::uint16_t port) {
+Client::Client(net::TcpStream stream, std::string peer, ClientOptions options)
+    : stream_(std::move(stream)),
+      parser_(parser_options(options)),
+      peer_(std::move(peer)),
+      on_push_(std::move(options.on_push)) {}
+
+Task<Client> Client::connect(std::string host, std::uint16_t port, ClientOptions options) {
     std::string peer = host_port(host, port);
     std::error_code failed;
     std::optional<net::TcpStream> stream;
@@ -31,38 +44,66 @@ Task<Client> Client::connect(std::string host, std::uint16_t port) {
         failed = e.code();
     }
     if (failed) throw IoError(failed, "weft::redis: connecting to " + peer);
-    co_return Client(std::move(*stream), std::move(peer));
+    co_return Client(std::move(*stream), std::move(peer), std::move(options));
 }
 
-Task<Client> Client::connect(std::string_view url) {
+Task<Client> Client::connect(std::string_view url, ClientOptions options) {
     // Copied into the coroutine: the task may be awaited after the caller's string is gone.
-    return connect_url(std::string(url));
+    return connect_url(std::string(url), std::move(options));
 }
 
-Task<Client> Client::connect_url(std::string url) {
+Task<Client> Client::connect_url(std::string url, ClientOptions options) {
     // Parsed here, inside the task, so a bad URL is thrown where the task is awaited.
     ConnectionInfo info = parse_url(url);
-    Task<Client> connecting = connect(std::move(info));
+    Task<Client> connecting = connect(std::move(info), std::move(options));
     Client client = co_await connecting;
     co_return client;
 }
 
-Task<Client> Client::connect(ConnectionInfo info) {
-    Task<Client> connecting = connect(info.host, info.port);
+Task<Client> Client::connect(ConnectionInfo info, ClientOptions options) {
+    Task<Client> connecting = connect(info.host, info.port, std::move(options));
     Client client = co_await connecting;
-    // The AUTH task is chosen, then awaited: `co_await (c ? f() : g())` is miscompiled by g++ 12
-    // (README, Pitfalls).
-    if (info.password) {
-        Task<Value> auth = info.username ? client.command("AUTH", *info.username, *info.password)
-                                         : client.command("AUTH", *info.password);
-        const Value reply = co_await auth;
-        reply.throw_if_error();
+    Task<void> login = client.log_in(info);
+    co_await login;
+    co_return client;
+}
+
+Task<void> Client::log_in(const ConnectionInfo& info) {
+    if (info.protocol == RespVersion::resp3) {
+        // One round trip: HELLO 3 [AUTH user password] [SETNAME name]. The server answers it in
+        // RESP3 already (a map), or with a RESP2-compatible error if it does not know HELLO.
+        std::vector<std::string> hello{"HELLO", "3"};
+        if (info.password) {
+            hello.insert(hello.end(), {"AUTH", info.username.value_or("default"), *info.password});
+        }
+        if (info.client_name) hello.insert(hello.end(), {"SETNAME", *info.client_name});
+        parser_.set_version(RespVersion::resp3);
+        const std::uint64_t generation = begin_command();
+        encode_command(out_, hello);
+        Task<Value> exchanging = exchange(generation, detail::AsValue{});  // HELLO itself is refused by command()
+        const Value reply = co_await exchanging;
+        if (reply.is_error()) {
+            parser_.set_version(RespVersion::resp2);
+            reply.throw_if_error();
+        }
+    } else {
+        // The AUTH task is chosen, then awaited: `co_await (c ? f() : g())` is miscompiled by
+        // g++ 12 (README, Pitfalls).
+        if (info.password) {
+            Task<Value> auth = info.username ? command("AUTH", *info.username, *info.password)
+                                             : command("AUTH", *info.password);
+            const Value reply = co_await auth;
+            reply.throw_if_error();
+        }
+        if (info.client_name) {
+            const Value reply = co_await command("CLIENT", "SETNAME", *info.client_name);
+            reply.throw_if_error();
+        }
     }
     if (info.database != 0) {
-        const Value reply = co_await client.command("SELECT", info.database);
+        const Value reply = co_await command("SELECT", info.database);
         reply.throw_if_error();
     }
-    co_return client;
 }
 
 void Client::close() noexcept {
@@ -141,7 +182,12 @@ Task<void> Client::write_commands(std::string_view encoded) {
 std::optional<Value> Client::next_reply() {
     for (;;) {
         std::optional<Value> reply = parser_.next();
-        if (!reply || owed_replies_ == 0) return reply;
+        if (!reply) return reply;
+        if (reply->kind() == Kind::push) {  // out of band: never a command's reply
+            if (on_push_) on_push_(std::move(*reply));
+            continue;
+        }
+        if (owed_replies_ == 0) return reply;
         --owed_replies_;  // the reply of a call that was cancelled while waiting for it
     }
 }

@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -26,10 +27,26 @@
 
 namespace weft::redis {
 
+/// How a Client reads what the server sends; the defaults suit any server.
+struct ClientOptions {
+    /// Longest status or error line (`+...`, `-...`), and any other line. redis-server sends
+    /// lines longer than 64 KiB (`redis.error_reply`, a Lua `error()` with a long message), so the
+    /// default is as generous as the bulk limit; a longer line is a ProtocolError.
+    std::size_t max_line_length = std::size_t{512} * 1024 * 1024;
+    /// Longest bulk string (Redis's own proto-max-bulk-len default).
+    std::size_t max_bulk_length = std::size_t{512} * 1024 * 1024;
+    /// Receives each RESP3 push message (`>`: Pub/Sub messages, client-tracking invalidations),
+    /// on the task reading the connection, as it is parsed: pushes never count as a command's
+    /// reply. Empty (the default): pushes are dropped. It must not block; an exception from it
+    /// breaks the connection (the call in flight gets it).
+    std::function<void(Value&&)> on_push;
+};
+
 /// One connection to a Redis server, on weft's TCP.
 ///
 ///     Client client = co_await Client::connect("127.0.0.1", 6379);
 ///     // or: co_await Client::connect("redis://user:password@host:6379/2")   (AUTH and SELECT)
+///     // or: co_await Client::connect("redis://host?protocol=resp3&client_name=app")   (HELLO 3)
 ///     co_await client.set("greeting", "hello", 10s);              // SET greeting hello PX 10000
 ///     std::optional<std::string> v = co_await client.get("greeting");
 ///     std::int64_t n = co_await client.incr("visits");
@@ -54,6 +71,14 @@ namespace weft::redis {
 ///   (thrown by the call itself, before anything is sent).
 /// - std::logic_error: misuse, thrown by the call itself: starting a command while another one
 ///   is still in flight on this Client.
+/// - std::invalid_argument from `command` itself, before anything is sent, for a command that
+///   does not answer with exactly one reply (SUBSCRIBE and its kin, MONITOR, CLIENT REPLY
+///   OFF/SKIP) or that changes the protocol under the parser (HELLO, RESET): the replies after it
+///   would go to the wrong calls.
+///
+/// Protocol: RESP2 by default; ConnectionInfo::protocol (or `?protocol=resp3`) sends HELLO 3 on
+/// connect and parses RESP3 from then on (maps, sets, doubles, booleans...). RESP3 push messages
+/// never count as a reply: they go to ClientOptions::on_push.
 ///
 /// After an IoError or ProtocolError the connection is unusable: every later call fails at once
 /// with the same error (is_broken() says so), without touching the socket. Errors that are not
@@ -75,17 +100,20 @@ public:
     /// Connects to `host` (a name, resolved off the worker threads, or an address) on `port`.
     /// Suspends until connected; await inside a task. Cancelled, it closes the half-made connection.
     /// @throws IoError (ECONNREFUSED, a resolver error...) when awaited.
-    static Task<Client> connect(std::string host, std::uint16_t port);
+    static Task<Client> connect(std::string host, std::uint16_t port, ClientOptions options = {});
     /// Connects to a `redis://[[user]:password@]host[:port][/db]` URL (redis/url.hpp), then sends
     /// AUTH if it has a password and SELECT if its database is not 0. The URL is copied: it need
     /// not outlive the call.
     /// @throws std::invalid_argument for a bad URL, IoError if the connection fails, ServerError if
     /// the server refuses AUTH (e.g. "WRONGPASS invalid username-password pair...") or SELECT; all
     /// when awaited.
-    static Task<Client> connect(std::string_view url);
-    /// Connects to `info.host` and `info.port`, then sends AUTH and SELECT as connect(std::string_view) does.
-    /// @throws IoError, ServerError as connect(std::string_view), when awaited.
-    static Task<Client> connect(ConnectionInfo info);
+    static Task<Client> connect(std::string_view url, ClientOptions options = {});
+    /// Connects to `info.host` and `info.port`, then logs in: with RESP3, one `HELLO 3 [AUTH user
+    /// password] [SETNAME name]`; with RESP2, AUTH and CLIENT SETNAME as needed. Then SELECT if
+    /// the database is not 0.
+    /// @throws IoError, ServerError as connect(std::string_view), when awaited (a server older
+    /// than Redis 6 refuses HELLO with a ServerError).
+    static Task<Client> connect(ConnectionInfo info, ClientOptions options = {});
 
     /// Takes `other`'s connection. Not while a call is in flight on `other`.
     Client(Client&&) noexcept = default;
@@ -108,6 +136,7 @@ public:
     Task<Value> command(const Args&... args) {
         const std::uint64_t generation = begin_command();
         encode_command(out_, args...);
+        refuse_unpaired();
         return exchange(generation, detail::AsValue{});
     }
     /// Any command given as a range of arguments, its name first (a std::vector<std::string>...).
@@ -117,6 +146,7 @@ public:
     Task<Value> command(const R& args) {
         const std::uint64_t generation = begin_command();
         encode_command(out_, args);
+        refuse_unpaired();
         return exchange(generation, detail::AsValue{});
     }
 
@@ -194,14 +224,28 @@ public:
     void close() noexcept;
     /// The socket, for tests and diagnostics.
     const net::TcpStream& stream() const noexcept { return stream_; }
+    /// The protocol replies are parsed as: resp3 once HELLO 3 succeeded.
+    RespVersion protocol() const noexcept { return parser_.version(); }
 
 private:
     // How far a call got, for its cancellation (see the class comment).
     enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
     class InFlight;
 
-    Client(net::TcpStream stream, std::string peer, RespParserOptions options = {});
-    static Task<Client> connect_url(std::string url);
+    Client(net::TcpStream stream, std::string peer, ClientOptions options);
+    static Task<Client> connect_url(std::string url, ClientOptions options);
+    // Sends the login commands `info` asks for (HELLO 3 or AUTH + CLIENT SETNAME, then SELECT).
+    Task<void> log_in(const ConnectionInfo& info);
+    // Throws (std::invalid_argument) if out_ holds a command refuse_unpaired_command refuses;
+    // out_ is cleared first, so nothing half-made is left behind.
+    void refuse_unpaired() {
+        try {
+            detail::refuse_unpaired_command(out_);
+        } catch (...) {
+            out_.clear();
+            throw;
+        }
+    }
 
     // Starts a command: checks no other is in flight, clears out_, and numbers the command so
     // the task it returns can tell it is still the latest one.
@@ -228,6 +272,7 @@ private:
     std::string out_;             // the command being sent; reused, so it stops allocating
     std::string peer_;            // "host:port", for messages
     std::exception_ptr failure_;  // set once the connection is unusable
+    std::function<void(Value&&)> on_push_;  // RESP3 pushes go here, never to a call
     std::uint64_t generation_ = 0;  // commands started (see begin_command)
     std::uint64_t owed_replies_ = 0;  // replies of cancelled calls, dropped by the next read
     bool busy_ = false;           // a call is in flight

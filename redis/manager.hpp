@@ -191,31 +191,39 @@ class Manager;
 /// itself: they need not outlive it.
 ///
 /// Threads: await the calls inside tasks of a weft runtime. Copy one handle per task; copying is
-/// two atomic increments. A handle may be shared by reference between tasks too (the calls do not
-/// modify it) as long as it outlives their awaits.
+/// two atomic increments. A handle may be shared by reference between tasks too (the calls are
+/// const: a `const Manager&` will do) as long as it outlives their awaits.
+///
+/// What the connection accepts (line and bulk limits, RESP3 and its push messages) is the
+/// Client's, set by ClientOptions and ConnectionInfo when it was connected. `command` refuses, from
+/// the call, the commands that do not answer with exactly one reply (SUBSCRIBE, MONITOR, CLIENT
+/// REPLY OFF...; see Client::command): on a shared connection they would hand every later reply
+/// to the wrong caller.
 class Manager {
 public:
     /// Any command; yields its reply, an error reply included (as Client::command does).
     /// @throws IoError, ProtocolError or TimeoutError when awaited (see the class).
     template <CommandArg... Args>
         requires(sizeof...(Args) > 0)
-    Task<Value> command(const Args&... args) {
+    Task<Value> command(const Args&... args) const {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, args...);
+        detail::refuse_unpaired_command(encoded);
         return call(detail::EncodedCommand(encoded), detail::AsValue{});
     }
     /// Any command given as a range of arguments, its name first.
     /// @throws std::invalid_argument from the call for an empty range; otherwise as command(const Args&...).
     template <std::ranges::forward_range R>
         requires CommandArg<std::ranges::range_value_t<R>> && (!CommandArg<R>)
-    Task<Value> command(const R& args) {
+    Task<Value> command(const R& args) const {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, args);
+        detail::refuse_unpaired_command(encoded);
         return call(detail::EncodedCommand(encoded), detail::AsValue{});
     }
     /// As Client::get: the value, or std::nullopt if the key does not exist.
     /// @throws ServerError for an error reply; otherwise as command(const Args&...).
-    Task<std::optional<std::string>> get(std::string_view key) {
+    Task<std::optional<std::string>> get(std::string_view key) const {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "GET", key);
         return call(detail::EncodedCommand(encoded), detail::AsOptionalString{});
@@ -224,7 +232,7 @@ public:
     /// @throws std::invalid_argument from the call for an expiry that is not positive; ServerError
     /// for an error reply; otherwise as command(const Args&...).
     Task<void> set(std::string_view key, std::string_view value,
-                   std::optional<std::chrono::milliseconds> expiry = std::nullopt) {
+                   std::optional<std::chrono::milliseconds> expiry = std::nullopt) const {
         std::string& encoded = detail::encode_buffer();
         detail::encode_set(encoded, key, value, expiry);
         return call(detail::EncodedCommand(encoded), detail::AsOk{});
@@ -233,21 +241,21 @@ public:
     /// @throws ServerError for an error reply; otherwise as command(const Args&...).
     template <CommandArg... Keys>
         requires(sizeof...(Keys) > 0)
-    Task<std::int64_t> del(const Keys&... keys) {
+    Task<std::int64_t> del(const Keys&... keys) const {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "DEL", keys...);
         return call(detail::EncodedCommand(encoded), detail::AsInteger{});
     }
     /// As Client::incr: the value after the increment.
     /// @throws ServerError for an error reply; otherwise as command(const Args&...).
-    Task<std::int64_t> incr(std::string_view key) {
+    Task<std::int64_t> incr(std::string_view key) const {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "INCR", key);
         return call(detail::EncodedCommand(encoded), detail::AsInteger{});
     }
     /// As Client::ping: "PONG".
     /// @throws ServerError for an error reply; otherwise as command(const Args&...).
-    Task<std::string> ping() {
+    Task<std::string> ping() const {
         std::string& encoded = detail::encode_buffer();
         encode_command(encoded, "PING");
         return call(detail::EncodedCommand(encoded), detail::AsString{});
@@ -284,7 +292,7 @@ private:
         : tx_(std::move(tx)), state_(std::move(state)) {}
 
     template <class Convert>
-    Task<std::invoke_result_t<Convert&, Value&&>> call(detail::EncodedCommand encoded, Convert convert);
+    Task<std::invoke_result_t<Convert&, Value&&>> call(detail::EncodedCommand encoded, Convert convert) const;
 
     mpsc::Sender<detail::ManagerRequest> tx_;
     std::shared_ptr<detail::ManagerState> state_;
@@ -308,7 +316,7 @@ struct SpawnedManager {
 SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options = {});
 
 template <class Convert>
-Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(detail::EncodedCommand encoded, Convert convert) {
+Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(detail::EncodedCommand encoded, Convert convert) const {
     if (std::exception_ptr failed = state_->failure()) std::rethrow_exception(failed);  // fail fast
     auto [reply_tx, reply_rx] = oneshot::channel<detail::ManagerOutcome>();
     detail::ManagerRequest request(std::move(encoded), std::move(reply_tx));

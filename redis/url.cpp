@@ -75,6 +75,36 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
            });
 }
 
+// `protocol=resp3&client_name=NAME`: each key at most once, nothing else.
+void parse_query(std::string_view url, std::string_view query, ConnectionInfo& info) {
+    bool seen_protocol = false;
+    bool seen_name = false;
+    while (!query.empty()) {
+        const std::size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const std::size_t eq = pair.find('=');
+        const std::string_view key = pair.substr(0, eq);
+        const std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        if (key == "protocol") {
+            if (seen_protocol) fail(url, "protocol is given twice");
+            seen_protocol = true;
+            if (value == "resp3" || value == "3") info.protocol = RespVersion::resp3;
+            else if (value == "resp2" || value == "2") info.protocol = RespVersion::resp2;
+            else fail(url, "protocol must be resp2 or resp3, got '" + std::string(value) + "'");
+        } else if (key == "client_name") {
+            if (seen_name) fail(url, "client_name is given twice");
+            seen_name = true;
+            std::string name = percent_decode(url, value, "the client name");
+            if (name.empty()) fail(url, "client_name is empty");
+            if (name.find_first_of(" \t\r\n") != std::string::npos) fail(url, "client_name contains whitespace");
+            info.client_name = std::move(name);
+        } else {
+            fail(url, "unknown query parameter '" + std::string(key) + "' (known: protocol, client_name)");
+        }
+    }
+}
+
 }  // namespace
 
 ConnectionInfo parse_url(std::string_view url) {
@@ -84,7 +114,12 @@ ConnectionInfo parse_url(std::string_view url) {
         fail(url, "expected redis://[[user]:password@]host[:port][/db]");
     }
     std::string_view rest = url.substr(kScheme.size());
-    if (rest.find_first_of("?#") != std::string_view::npos) fail(url, "query strings and fragments are not supported");
+    if (rest.find('#') != std::string_view::npos) fail(url, "fragments are not supported");
+    std::string_view query;
+    if (const std::size_t question = rest.find('?'); question != std::string_view::npos) {
+        query = rest.substr(question + 1);
+        rest = rest.substr(0, question);
+    }
 
     ConnectionInfo info;
     // The authority ends at the first '/'; a '@' in a password must be percent-encoded, so the
@@ -135,6 +170,7 @@ ConnectionInfo parse_url(std::string_view url) {
         info.database = parse_number<std::uint32_t>(url, path, 0, std::numeric_limits<std::int32_t>::max(),
                                                     "the database index");
     }
+    parse_query(url, query, info);
     return info;
 }
 

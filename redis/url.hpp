@@ -4,14 +4,16 @@
 //   // info.host == "cache.internal", info.port == 6380, info.username == "app",
 //   // info.password == "s3cret", info.database == 2
 //
-// The form is `redis://[[user]:password@]host[:port][/db]`:
+// The form is `redis://[[user]:password@]host[:port][/db][?protocol=resp3&client_name=NAME]`:
 //   - host: a name, an IPv4 address, or an IPv6 address in brackets (`redis://[::1]:6379`);
 //   - port: 1 to 65535, default 6379;
 //   - user and password: percent-encoded as in any URL (`p%40ss` is `p@ss`); `:password@` alone
 //     (no user) authenticates as Redis's default user, like `AUTH password`; a user without a
 //     password is rejected (Redis has no such login);
-//   - db: the database index SELECTed after connecting, default 0; `/` alone means 0.
-// Anything else (another scheme, `rediss://`, a query string, a fragment, a bad port or
+//   - db: the database index SELECTed after connecting, default 0; `/` alone means 0;
+//   - query: `protocol=resp2|resp3` (or `2`/`3`; default resp2) and `client_name=NAME` (sent on
+//     connect, percent-encoded like the password), separated by `&`, each at most once.
+// Anything else (another scheme, `rediss://`, another query key, a fragment, a bad port or
 // database, a stray character) is std::invalid_argument with a message naming what is wrong.
 #pragma once
 
@@ -21,6 +23,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "resp_parser.hpp"
 
 namespace weft::redis {
 
@@ -38,6 +42,11 @@ struct ConnectionInfo {
     std::optional<std::string> password;
     /// The database index, SELECTed on connect when not 0.
     std::uint32_t database = 0;
+    /// The protocol to speak. resp3 sends `HELLO 3` on connect, with AUTH and SETNAME folded in
+    /// (Redis 6 or later); resp2 sends AUTH and CLIENT SETNAME as separate commands.
+    RespVersion protocol = RespVersion::resp2;
+    /// The connection's name (CLIENT SETNAME, or HELLO's SETNAME), shown by CLIENT LIST; none: no name.
+    std::optional<std::string> client_name;
 };
 
 /// Parses a `redis://` URL (see the top of this header). Pure: any thread, no I/O.
