@@ -23,6 +23,7 @@
 #include <weft/redis/manager.hpp>
 #include <weft/redis/resp_encoder.hpp>
 #include <weft/redis/resp_parser.hpp>
+#include <weft/redis/subscriber.hpp>
 #include <weft/redis/url.hpp>
 #include <weft/redis/value.hpp>
 #include <weft/runtime/errors.hpp>

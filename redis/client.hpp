@@ -27,6 +27,10 @@
 
 namespace weft::redis {
 
+namespace detail {
+class SubscriberLoop;
+}  // namespace detail
+
 /// How a Client reads what the server sends; the defaults suit any server.
 struct ClientOptions {
     /// Longest status or error line (`+...`, `-...`), and any other line. redis-server sends
@@ -228,6 +232,7 @@ public:
     RespVersion protocol() const noexcept { return parser_.version(); }
 
 private:
+    friend class detail::SubscriberLoop;  // reads the socket itself, racing requests in a select
     // How far a call got, for its cancellation (see the class comment).
     enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
     class InFlight;

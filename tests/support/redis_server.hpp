@@ -112,6 +112,18 @@ public:
         kill_now();
     }
 
+    // Stops the server (SIGTERM) and starts a new one on the same port: clients see their
+    // connection closed, and a reconnect finds an empty server. Throws if it cannot start again.
+    void restart() {
+        stop();
+        std::string last_error;
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            if (try_start(last_error, port_)) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        throw std::runtime_error("could not restart redis-server on port " + std::to_string(port_) + ": " + last_error);
+    }
+
     // The server's log so far (for failure messages).
     std::string log() const {
         std::ifstream in(log_path_);
@@ -147,8 +159,8 @@ private:
         pid_ = -1;
     }
 
-    bool try_start(std::string& error) {
-        port_ = free_port();
+    bool try_start(std::string& error, std::uint16_t port = 0) {
+        port_ = port != 0 ? port : free_port();
         log_path_ = "/tmp/weft-redis-" + std::to_string(::getpid()) + "-" + std::to_string(port_) + ".log";
         std::vector<std::string> args{binary_,     "--port", std::to_string(port_), "--bind", "127.0.0.1",
                                       "--save",    "",       "--appendonly",        "no",     "--daemonize",
