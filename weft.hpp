@@ -18,6 +18,7 @@
 #include <weft/channels/semaphore.hpp>
 #include <weft/channels/unbounded.hpp>
 #include <weft/channels/watch.hpp>
+#include <weft/redis/batch.hpp>
 #include <weft/redis/client.hpp>
 #include <weft/redis/errors.hpp>
 #include <weft/redis/manager.hpp>

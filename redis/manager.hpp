@@ -27,6 +27,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <weft/channels/mpsc.hpp>
 #include <weft/channels/oneshot.hpp>
@@ -36,6 +37,7 @@
 #include <weft/runtime/task.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/timeout.hpp>
+#include "batch.hpp"
 #include "client.hpp"
 #include "detail/replies.hpp"
 #include "errors.hpp"
@@ -55,6 +57,25 @@ struct ManagerOptions {
     Mode mode = Mode::pipelined;
     /// Most commands taken from the channel (and written) in one go. Must be at least 1.
     std::size_t max_batch = 512;
+    /// Reconnect after the connection fails, for a manager made by connect_manager (which knows
+    /// where to; spawn_manager refuses it). Off by default, so a failure reaches every caller at
+    /// once and stays (see Manager). On: the commands in flight get the error, the queued ones
+    /// and later ones wait for the new connection (status() is reconnecting meanwhile).
+    bool reconnect = false;
+    /// First wait before reconnecting; doubled after each failed attempt up to max_backoff, each
+    /// wait jittered down to half.
+    std::chrono::milliseconds min_backoff{50};
+    /// Longest wait between two attempts.
+    std::chrono::milliseconds max_backoff{5'000};
+    /// Longest wait for one reconnect attempt (connect and log in).
+    std::chrono::milliseconds connect_timeout{5'000};
+};
+
+/// Where a manager's connection is (Manager::status()).
+enum class ManagerStatus : std::uint8_t {
+    connected,     ///< Commands go out as they come.
+    reconnecting,  ///< The connection failed; queued commands wait for the next one.
+    failed,        ///< The connection failed for good (reconnect off): every call throws failure().
 };
 
 namespace detail {
@@ -112,14 +133,16 @@ inline std::string& encode_buffer() {
     return buffer;
 }
 
-// One queued command. A constructor, not an aggregate: g++ 12 miscompiles aggregate temporaries
-// in a co_await operand (see README).
+// One queued command, or several sent as one unit (Manager::pipeline, transaction). A
+// constructor, not an aggregate: g++ 12 miscompiles aggregate temporaries in a co_await operand
+// (see README).
 class ManagerRequest {
 public:
-    ManagerRequest(EncodedCommand encoded, oneshot::Sender<ManagerOutcome> reply) noexcept
-        : encoded(std::move(encoded)), reply(std::move(reply)) {}
-    EncodedCommand encoded;  // the command, RESP-encoded by the caller
+    ManagerRequest(EncodedCommand encoded, oneshot::Sender<ManagerOutcome> reply, std::size_t replies) noexcept
+        : encoded(std::move(encoded)), reply(std::move(reply)), replies(replies) {}
+    EncodedCommand encoded;  // the command(s), RESP-encoded by the caller
     oneshot::Sender<ManagerOutcome> reply;
+    std::size_t replies;  // 1: the reply itself is the answer; more: they are answered as one array
 };
 
 // What the manager tells every handle: whether the connection failed, and with which error.
@@ -129,6 +152,9 @@ public:
 // with that store) may read `failure_`, which never changes again. A handle that loads false
 // sends its command; if the manager failed meanwhile, the closed channel or the error answer
 // tells it, so nothing depends on seeing the flag early.
+//
+// A reconnecting manager never fails for good; it only moves between connected and reconnecting,
+// a relaxed flag that is a report, not a synchronisation.
 class ManagerState {
 public:
     void fail(std::exception_ptr error) noexcept {
@@ -139,15 +165,30 @@ public:
         // acquire: pairs with the release store in fail(), so failure_ is complete.
         return failed_.load(std::memory_order_acquire) ? failure_ : nullptr;
     }
+    void set_reconnecting(bool reconnecting) noexcept { reconnecting_.store(reconnecting, std::memory_order_relaxed); }
+    ManagerStatus status() const noexcept {
+        if (failed_.load(std::memory_order_relaxed)) return ManagerStatus::failed;
+        return reconnecting_.load(std::memory_order_relaxed) ? ManagerStatus::reconnecting : ManagerStatus::connected;
+    }
 
 private:
     std::exception_ptr failure_;
     std::atomic<bool> failed_{false};
+    std::atomic<bool> reconnecting_{false};
+};
+
+// Where a reconnecting manager connects again.
+struct ManagerReconnect {
+    ConnectionInfo info;
+    ClientOptions client;
 };
 
 // The manager task's body (see the top of this header and weft::redis::Manager).
 Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, std::shared_ptr<ManagerState> state,
-                       ManagerOptions options);
+                       ManagerOptions options, std::optional<ManagerReconnect> reconnect);
+
+// MULTI's +OK, a QUEUED per command, EXEC's array: EXEC's replies, or the error that aborted it.
+std::vector<Value> exec_replies(Value&& all);
 
 // The error a call gets when the manager is gone: its failure, or "stopped" if it did not fail.
 [[noreturn]] void throw_manager_gone(const ManagerState& state);
@@ -156,6 +197,12 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
 
 struct SpawnedManager;
 class Manager;
+
+namespace detail {
+// spawn_manager and connect_manager: checks the options, makes the channel, spawns the task.
+SpawnedManager start_manager(Client client, std::size_t capacity, ManagerOptions options,
+                             std::optional<ManagerReconnect> reconnect);
+}  // namespace detail
 
 /// A handle on the manager actor: one task owns one Redis connection; any number of tasks talk
 /// to Redis through cheap copies of this handle, and their commands are pipelined onto that one
@@ -210,6 +257,28 @@ public:
         encode_command(encoded, args...);
         detail::refuse_unpaired_command(encoded);
         return call(detail::EncodedCommand(encoded), detail::AsValue{});
+    }
+    /// The batch's commands back to back, with no other caller's command between them (one
+    /// write, one unit in the channel); yields their replies in order, error replies included as
+    /// values. Not atomic on the server: other connections' commands may run between them (use
+    /// transaction()). An empty batch yields no replies at once.
+    /// @throws IoError, ProtocolError or TimeoutError when awaited (see the class).
+    Task<std::vector<Value>> pipeline(const Batch& batch) const {
+        if (batch.empty()) return no_replies();
+        return call(detail::EncodedCommand(batch.encoded()), detail::AsArrayElements{}, batch.size());
+    }
+    /// MULTI, the batch's commands, EXEC, as one unit: they run atomically on the server. Yields
+    /// EXEC's replies (a command that failed while running gives its error reply as a value, as
+    /// Redis does).
+    /// @throws ServerError if Redis refused to queue a command (the transaction was discarded:
+    /// the first refusal, e.g. "ERR wrong number of arguments"), UnexpectedReplyError if EXEC
+    /// was aborted (a WATCHed key changed); otherwise as command(const Args&...).
+    Task<std::vector<Value>> transaction(const Batch& batch) const {
+        std::string& encoded = detail::encode_buffer();
+        encode_command(encoded, "MULTI");
+        encoded += batch.encoded();
+        encode_command(encoded, "EXEC");
+        return call(detail::EncodedCommand(encoded), &detail::exec_replies, batch.size() + 2);
     }
     /// Any command given as a range of arguments, its name first.
     /// @throws std::invalid_argument from the call for an empty range; otherwise as command(const Args&...).
@@ -281,18 +350,23 @@ public:
     /// This handle's timeout, if it has one.
     std::optional<Clock::duration> timeout() const noexcept { return timeout_; }
 
-    /// True once the connection failed: every call now throws failure(). From any thread.
+    /// True once the connection failed for good: every call now throws failure(). From any thread.
     bool is_failed() const noexcept { return state_->failure() != nullptr; }
+    /// Connected, reconnecting (ManagerOptions::reconnect), or failed for good. From any thread.
+    ManagerStatus status() const noexcept { return state_->status(); }
     /// The error that failed the connection, or null. From any thread.
     std::exception_ptr failure() const noexcept { return state_->failure(); }
 
 private:
-    friend SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options);
+    friend SpawnedManager detail::start_manager(Client client, std::size_t capacity, ManagerOptions options,
+                                                std::optional<detail::ManagerReconnect> reconnect);
     Manager(mpsc::Sender<detail::ManagerRequest> tx, std::shared_ptr<detail::ManagerState> state) noexcept
         : tx_(std::move(tx)), state_(std::move(state)) {}
 
     template <class Convert>
-    Task<std::invoke_result_t<Convert&, Value&&>> call(detail::EncodedCommand encoded, Convert convert) const;
+    Task<std::invoke_result_t<Convert&, Value&&>> call(detail::EncodedCommand encoded, Convert convert,
+                                                        std::size_t replies = 1) const;
+    static Task<std::vector<Value>> no_replies() { co_return std::vector<Value>(); }
 
     mpsc::Sender<detail::ManagerRequest> tx_;
     std::shared_ptr<detail::ManagerState> state_;
@@ -315,11 +389,21 @@ struct SpawnedManager {
 /// runtime is shutting down.
 SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions options = {});
 
+/// Connects (as Client::connect) and spawns the manager on it; with ManagerOptions::reconnect,
+/// the manager connects to `info` again, the same way, after a failure.
+/// @throws as Client::connect and spawn_manager, when awaited.
+Task<SpawnedManager> connect_manager(ConnectionInfo info, std::size_t capacity, ManagerOptions options = {},
+                                     ClientOptions client = {});
+/// As connect_manager(ConnectionInfo...), to a `redis://` URL (redis/url.hpp).
+Task<SpawnedManager> connect_manager(std::string_view url, std::size_t capacity, ManagerOptions options = {},
+                                     ClientOptions client = {});
+
 template <class Convert>
-Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(detail::EncodedCommand encoded, Convert convert) const {
+Task<std::invoke_result_t<Convert&, Value&&>> Manager::call(detail::EncodedCommand encoded, Convert convert,
+                                                             std::size_t replies) const {
     if (std::exception_ptr failed = state_->failure()) std::rethrow_exception(failed);  // fail fast
     auto [reply_tx, reply_rx] = oneshot::channel<detail::ManagerOutcome>();
-    detail::ManagerRequest request(std::move(encoded), std::move(reply_tx));
+    detail::ManagerRequest request(std::move(encoded), std::move(reply_tx), replies);
     std::optional<detail::ManagerOutcome> outcome;
     bool sender_dropped = false;
     if (!timeout_) {

@@ -1,5 +1,7 @@
 #include "subscriber.hpp"
 
+#include "detail/backoff.hpp"
+
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/select.hpp>
 #include <weft/runtime/time.hpp>
@@ -7,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
-#include <random>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -68,7 +69,7 @@ public:
           control_(std::move(control)),
           messages_(std::move(messages)),
           state_(std::move(state)),
-          backoff_rng_(std::random_device{}()) {}
+          backoff_(options_.min_backoff, options_.max_backoff) {}
 
     Task<void> run() {
         for (;;) {
@@ -191,10 +192,9 @@ private:
         for (Pending& p : pending_)
             for (auto& done : p.done) waiting.push_back(std::move(done));
         pending_.clear();
-        std::chrono::milliseconds backoff = options_.min_backoff;
+        backoff_.reset();
         for (;;) {
-            std::uniform_int_distribution<std::int64_t> jitter(backoff.count() / 2, backoff.count());
-            co_await weft::sleep(std::chrono::milliseconds(jitter(backoff_rng_)));
+            co_await weft::sleep(backoff_.next());
             bool connected = false;
             try {
                 Task<Client> connecting = Client::connect(info_, options_.client);
@@ -213,7 +213,6 @@ private:
                 pending_.clear();  // the next attempt writes them again
             }
             if (connected) break;
-            backoff = std::min(backoff * 2, options_.max_backoff);
         }
         state_->reconnects.fetch_add(1, std::memory_order_relaxed);
         state_->connected.store(true, std::memory_order_relaxed);
@@ -233,7 +232,7 @@ private:
     std::set<std::string> sets_[kSets];  // channels, patterns, shard channels: what a reconnect restores
     std::deque<Pending> pending_;
     std::string out_;
-    std::minstd_rand backoff_rng_;
+    Backoff backoff_;
 };
 
 namespace {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "../resp_encoder.hpp"
 #include "../value.hpp"
@@ -107,6 +108,11 @@ struct AsOk {
 // DEL, INCR: an integer.
 struct AsInteger {
     std::int64_t operator()(Value&& v) const { return v.as_integer(); }
+};
+
+// A batch's replies, answered as one array.
+struct AsArrayElements {
+    std::vector<Value> operator()(Value&& v) const { return std::move(v).as_array(); }
 };
 
 // PING: +PONG (or the message given).
