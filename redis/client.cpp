@@ -201,6 +201,17 @@ void Client::received(std::size_t n) {
     parser_.commit(n);
 }
 
+void Client::take_received(std::size_t n) {
+    try {
+        received(n);
+        if (std::optional<Value> stray = next_reply())
+            throw ProtocolError("weft::redis: the server at " + peer_ + " sent a reply no call waits for: " +
+                                stray->to_string());
+    } catch (...) {
+        fail(std::current_exception(), "reading from");
+    }
+}
+
 void Client::fail(std::exception_ptr error, const char* doing) {
     try {
         std::rethrow_exception(error);

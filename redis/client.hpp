@@ -215,6 +215,20 @@ public:
         requires std::invocable<OnReply&, Value&&>
     Task<void> read_replies(std::size_t count, OnReply on_reply);
 
+    /// For an actor that waits for the server and for something else at once (in weft::select,
+    /// as the manager does between batches on RESP3): a read of whatever the server sends next,
+    /// into the Client's buffer. Yields the byte count, for take_received(). Cancellation-safe:
+    /// no byte moves unless it completes. Only while no call is in flight.
+    net::TcpStream::ReadAwaiter read_some() {
+        throw_if_broken();
+        return stream_.read(receive_space());
+    }
+    /// Takes `n` bytes that read_some() yielded: the push messages among them go to on_push (the
+    /// replies of cancelled calls are dropped).
+    /// @throws IoError at end of stream; ProtocolError for bytes that are not RESP or for a reply
+    /// no call waits for; either breaks the Client.
+    void take_received(std::size_t n);
+
     // ---- state ------------------------------------------------------------------------------
 
     /// True after an IoError or ProtocolError (or close()): every call now throws failure().

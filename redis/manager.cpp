@@ -39,10 +39,12 @@ public:
             }
             co_await client.write_commands(out);
             co_await client.read_replies(replies, answer);
+            settle_unreplied();
         } else {
             for (const ManagerRequest& r : batch_) {
                 co_await client.write_commands(r.encoded.view());
                 co_await client.read_replies(r.replies, answer);
+                settle_unreplied();
             }
         }
     }
@@ -52,6 +54,7 @@ private:
     // A caller that gave up has dropped its receiver: send() then hands the reply back, which we
     // drop. That is all a cancelled call costs here.
     void take(Value&& reply) {
+        settle_unreplied();
         ManagerRequest& r = batch_[answered_];
         if (r.replies == 1) {
             (void)r.reply.send(ManagerOutcome(std::move(reply)));
@@ -65,11 +68,32 @@ private:
             ++answered_;
         }
     }
+    // A request with no reply (a RESP3 SUBSCRIBE: its confirmations are pushes) is done once the
+    // replies before it were read: answer it then, in order.
+    void settle_unreplied() {
+        while (answered_ < batch_.size() && batch_[answered_].replies == 0) {
+            (void)batch_[answered_].reply.send(ManagerOutcome(Value()));
+            ++answered_;
+        }
+    }
 
     std::vector<ManagerRequest>& batch_;
     std::size_t answered_ = 0;
     Value::Array collected_;
 };
+
+// Waits for the next commands. On RESP3 it reads the connection meanwhile, so push messages
+// (Pub/Sub, invalidations) reach on_push while no command is in flight, not only when the next
+// reply is read. Throws what breaks the connection.
+Task<std::size_t> next_batch(Client& client, mpsc::Receiver<ManagerRequest>& commands,
+                             std::vector<ManagerRequest>& batch, std::size_t max_batch, bool resp3) {
+    if (!resp3) co_return co_await commands.recv_many(batch, max_batch);
+    for (;;) {
+        auto ready = co_await weft::select(commands.recv_many(batch, max_batch), client.read_some());
+        if (ready.index() == 0) co_return std::get<0>(ready);
+        client.take_received(std::get<1>(ready));
+    }
+}
 
 // Waits out the backoff and connects again, holding the requests that arrive meanwhile (up to
 // max_batch; more wait in the channel). Returns the new client, or nullopt once every handle is
@@ -146,7 +170,12 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
                 batch.swap(held);
                 n = batch.size();
             } else {
-                n = co_await commands.recv_many(batch, options.max_batch);
+                try {
+                    n = co_await next_batch(client, commands, batch, options.max_batch, state->resp3());
+                } catch (...) {
+                    failure = std::current_exception();  // no command in flight: nobody to answer
+                }
+                if (failure) break;
                 if (n == 0) co_return;  // every handle is gone and every command was answered
             }
             try {
@@ -193,7 +222,7 @@ SpawnedManager start_manager(Client client, std::size_t capacity, ManagerOptions
             "weft::redis: ManagerOptions::reconnect needs to know where to connect: use connect_manager");
     if (!options.reconnect) reconnect.reset();
     auto [tx, rx] = mpsc::channel<ManagerRequest>(capacity);
-    auto state = std::make_shared<ManagerState>();
+    auto state = std::make_shared<ManagerState>(client.protocol() == RespVersion::resp3);
     JoinHandle<void> task = spawn(run_manager(std::move(client), std::move(rx), state, options, std::move(reconnect)));
     return SpawnedManager{Manager(std::move(tx), std::move(state)), std::move(task)};
 }

@@ -84,7 +84,7 @@ namespace detail {
 struct ManagerOutcome {
     explicit ManagerOutcome(Value v) noexcept : value(std::move(v)) {}
     explicit ManagerOutcome(std::exception_ptr e) noexcept : error(std::move(e)) {}
-    Value value;
+    Value value;  // nil for a request without a reply (a RESP3 SUBSCRIBE)
     std::exception_ptr error;
 };
 
@@ -157,6 +157,9 @@ public:
 // a relaxed flag that is a report, not a synchronisation.
 class ManagerState {
 public:
+    explicit ManagerState(bool resp3) noexcept : resp3_(resp3) {}
+    // Whether the connection speaks RESP3 (push-based Pub/Sub); a reconnect keeps the protocol.
+    bool resp3() const noexcept { return resp3_; }
     void fail(std::exception_ptr error) noexcept {
         failure_ = std::move(error);
         failed_.store(true, std::memory_order_release);  // publishes failure_ (see above)
@@ -175,6 +178,7 @@ private:
     std::exception_ptr failure_;
     std::atomic<bool> failed_{false};
     std::atomic<bool> reconnecting_{false};
+    const bool resp3_;
 };
 
 // Where a reconnecting manager connects again.
@@ -280,6 +284,39 @@ public:
         encode_command(encoded, "EXEC");
         return call(detail::EncodedCommand(encoded), &detail::exec_replies, batch.size() + 2);
     }
+    /// RESP3 Pub/Sub on the shared connection: SUBSCRIBE to `channels`. On RESP3 these commands
+    /// have no reply: their confirmations and then the messages arrive as push messages, which go
+    /// to the ClientOptions::on_push the connection was made with (forward them to a weft
+    /// channel), never to a caller. Completes once the command was written and every reply
+    /// before it read. psubscribe, ssubscribe and the unsubscribes work the same way; an
+    /// unsubscribe with no channels drops them all.
+    /// @throws std::logic_error from the call on a RESP2 connection (there a subscription takes
+    /// the whole connection: use a Subscriber); std::invalid_argument from the call for no
+    /// channels to subscribe to; otherwise as command(const Args&...).
+    Task<void> subscribe(const std::vector<std::string>& channels) const {
+        return push_subscription("SUBSCRIBE", channels, true);
+    }
+    /// As subscribe(), for glob-style patterns (PSUBSCRIBE).
+    Task<void> psubscribe(const std::vector<std::string>& patterns) const {
+        return push_subscription("PSUBSCRIBE", patterns, true);
+    }
+    /// As subscribe(), for shard channels (SSUBSCRIBE).
+    Task<void> ssubscribe(const std::vector<std::string>& channels) const {
+        return push_subscription("SSUBSCRIBE", channels, true);
+    }
+    /// UNSUBSCRIBE the channels, or all of them for an empty list; see subscribe().
+    Task<void> unsubscribe(const std::vector<std::string>& channels = {}) const {
+        return push_subscription("UNSUBSCRIBE", channels, false);
+    }
+    /// PUNSUBSCRIBE the patterns, or all of them for an empty list; see subscribe().
+    Task<void> punsubscribe(const std::vector<std::string>& patterns = {}) const {
+        return push_subscription("PUNSUBSCRIBE", patterns, false);
+    }
+    /// SUNSUBSCRIBE the shard channels, or all of them for an empty list; see subscribe().
+    Task<void> sunsubscribe(const std::vector<std::string>& channels = {}) const {
+        return push_subscription("SUNSUBSCRIBE", channels, false);
+    }
+
     /// Any command given as a range of arguments, its name first.
     /// @throws std::invalid_argument from the call for an empty range; otherwise as command(const Args&...).
     template <std::ranges::forward_range R>
@@ -367,6 +404,19 @@ private:
     Task<std::invoke_result_t<Convert&, Value&&>> call(detail::EncodedCommand encoded, Convert convert,
                                                         std::size_t replies = 1) const;
     static Task<std::vector<Value>> no_replies() { co_return std::vector<Value>(); }
+    // A request without a reply (see subscribe()); checks, encodes, and queues it.
+    Task<void> push_subscription(std::string_view name, const std::vector<std::string>& channels,
+                                 bool needs_channels) const {
+        if (!state_->resp3())
+            throw std::logic_error("weft::redis: Manager pub/sub needs a RESP3 connection (?protocol=resp3); on RESP2 a "
+                                   "subscription takes the whole connection: use a Subscriber");
+        if (needs_channels && channels.empty()) throw std::invalid_argument("weft::redis: subscribing to no channels");
+        std::string& encoded = detail::encode_buffer();
+        std::vector<std::string_view> args{name};
+        args.insert(args.end(), channels.begin(), channels.end());
+        encode_command(encoded, args);
+        return call(detail::EncodedCommand(encoded), detail::Ignore{}, 0);
+    }
 
     mpsc::Sender<detail::ManagerRequest> tx_;
     std::shared_ptr<detail::ManagerState> state_;

@@ -110,6 +110,11 @@ struct AsInteger {
     std::int64_t operator()(Value&& v) const { return v.as_integer(); }
 };
 
+// A request without a reply (a RESP3 SUBSCRIBE): nothing to convert.
+struct Ignore {
+    void operator()(Value&&) const noexcept {}
+};
+
 // A batch's replies, answered as one array.
 struct AsArrayElements {
     std::vector<Value> operator()(Value&& v) const { return std::move(v).as_array(); }

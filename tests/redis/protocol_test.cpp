@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <weft/channels/unbounded.hpp>
 #include <weft/redis/client.hpp>
 #include <weft/redis/manager.hpp>
 #include <weft/redis/url.hpp>
@@ -192,6 +193,71 @@ TEST_P(RedisProtocolTest, TheManagerRefusesThemTooAndItsCallsWorkOnAConstHandle)
         { Manager drop = std::move(manager); }
         co_await task;
     }(port(), key("n")));
+}
+
+// The next push within 10 s, or a nil Value (a failure for the caller to report).
+Task<Value> next_push(weft::mpsc::UnboundedReceiver<Value>& pushes) {
+    weft::TimeoutResult<std::optional<Value>> got = co_await weft::timeout(10s, pushes.recv());
+    if (got.timed_out() || !*got) co_return Value();
+    co_return std::move(**got);
+}
+
+TEST_P(RedisProtocolTest, AResp3ManagerSubscribesOnItsSharedConnectionAndPushesNeverReachACaller) {
+    auto rt = make_runtime();
+    rt->block_on([](std::uint16_t port, std::string ch, std::string k) -> Task<void> {
+        auto [push_tx, pushes] = weft::mpsc::unbounded_channel<Value>();
+        auto forward = std::make_shared<weft::mpsc::UnboundedSender<Value>>(std::move(push_tx));
+        ClientOptions client_options;
+        client_options.on_push = [forward](Value&& v) { (void)forward->send(std::move(v)); };
+        ConnectionInfo info;
+        info.port = port;
+        info.protocol = RespVersion::resp3;
+        const weft::redis::ManagerOptions manager_options;
+        weft::redis::SpawnedManager spawned =
+            co_await weft::redis::connect_manager(info, 16, manager_options, std::move(client_options));
+        const Manager& redis = spawned.manager;
+        const std::vector<std::string> channels{ch};
+        co_await redis.subscribe(channels);
+        Client publisher = co_await Client::connect("127.0.0.1", port);
+        for (int i = 0; i < 5; ++i) {
+            const Value heard = co_await publisher.command("PUBLISH", ch, "m" + std::to_string(i));
+            EXPECT_EQ(heard.as_integer(), 1);
+            // Commands on the same connection keep getting their own replies between the pushes.
+            co_await redis.set(k, std::to_string(i));
+            const std::optional<std::string> v = co_await redis.get(k);
+            EXPECT_EQ(v, std::optional<std::string>(std::to_string(i)));
+        }
+        const Value confirmed = co_await next_push(pushes);
+        CO_ASSERT_TRUE(confirmed.kind() == Kind::push);
+        EXPECT_EQ(confirmed.as_array()[0].as_string(), "subscribe");
+        for (int i = 0; i < 5; ++i) {
+            const Value m = co_await next_push(pushes);
+            CO_ASSERT_TRUE(m.kind() == Kind::push && m.as_array().size() == 3u);
+            EXPECT_EQ(m.as_array()[0].as_string(), "message");
+            EXPECT_EQ(m.as_array()[1].as_string(), ch);
+            EXPECT_EQ(m.as_array()[2].as_string(), "m" + std::to_string(i));
+        }
+        co_await redis.unsubscribe();
+        const Value left = co_await next_push(pushes);
+        CO_ASSERT_TRUE(left.kind() == Kind::push);
+        EXPECT_EQ(left.as_array()[0].as_string(), "unsubscribe");
+        const Value nobody = co_await publisher.command("PUBLISH", ch, "unheard");
+        EXPECT_EQ(nobody.as_integer(), 0);
+        const std::vector<std::string> none;
+        EXPECT_THROW((void)redis.subscribe(none), std::invalid_argument);
+    }(port(), key("ch"), key("k")));
+}
+
+TEST_P(RedisProtocolTest, AResp2ManagerRefusesToSubscribe) {
+    auto rt = make_runtime();
+    rt->block_on([](std::uint16_t port) -> Task<void> {
+        Client client = co_await Client::connect("127.0.0.1", port);
+        auto [manager, task] = weft::redis::spawn_manager(std::move(client), 4);
+        const std::vector<std::string> channels{"news"};
+        EXPECT_THROW((void)manager.subscribe(channels), std::logic_error);
+        const std::string pong = co_await manager.ping();
+        EXPECT_EQ(pong, "PONG");
+    }(port()));
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(RedisProtocolTest);
