@@ -64,7 +64,7 @@ struct SubscriberControl;
 ///     std::vector<std::string> topics{"news", "weather"};   // not a braced list in co_await (g++ 12)
 ///     co_await sub.subscribe(topics);                  // once the server confirmed them
 ///     std::vector<std::string> patterns{"logs.*"};
-co_await sub.psubscribe(patterns);
+///     co_await sub.psubscribe(patterns);
 ///     mpsc::Receiver<Message> messages = sub.take_messages();
 ///     while (std::optional<Message> m = co_await messages.recv())
 ///         handle(m->channel, m->payload);              // in the order the server sent them
