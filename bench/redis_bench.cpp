@@ -10,6 +10,10 @@
 // Each figure is operations per second over 5 repetitions after a warm-up at a tenth of the
 // size; the table printed at the end gives median [min - max] and the ratios to both references.
 //
+// Also Pub/Sub (issue 14): messages per second from one publisher (batches of 64 PUBLISH through
+// the manager's pipeline) to one Subscriber, against `redis-benchmark -c 1 -P 64 PUBLISH` with
+// a Subscriber draining the same channel (so the server fans out to one subscriber in both).
+//
 //   build/release/bench/redis_bench [--benchmark_filter=pipelined]
 #include <benchmark/benchmark.h>
 
@@ -20,8 +24,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <weft/redis/batch.hpp>
+#include <weft/redis/manager.hpp>
+#include <weft/redis/subscriber.hpp>
 #include <weft/runtime/runtime.hpp>
 
 #include "../tests/support/redis_server.hpp"
@@ -90,6 +98,97 @@ void redis_benchmark_reference(benchmark::State& state, const std::string& name)
     }
 }
 
+// ---- Pub/Sub ----------------------------------------------------------------------------------
+
+constexpr std::size_t kPublishBatch = 64;
+const std::string kPubSubPayload(weft::bench::workloads::kRedisValueSize, 'p');
+
+weft::redis::ConnectionInfo bench_server() {
+    weft::redis::ConnectionInfo info;
+    info.port = server->port();
+    return info;
+}
+
+// One publisher task, pipelining PUBLISH 64 at a time; returns how many messages the Subscriber
+// received (all of them, or the run lost some).
+weft::Task<std::uint64_t> pubsub_run(std::string channel, std::uint64_t messages) {
+    using namespace weft::redis;
+    Subscriber sub = co_await Subscriber::connect(bench_server());
+    const std::vector<std::string> channels{channel};
+    co_await sub.subscribe(channels);
+    weft::mpsc::Receiver<Message> rx = sub.take_messages();
+    SpawnedManager spawned = co_await connect_manager(bench_server(), 128);
+    const std::uint64_t rounds = messages / kPublishBatch;
+    weft::JoinHandle<void> publisher = weft::spawn([](Manager redis, std::string channel, std::uint64_t rounds) -> weft::Task<void> {
+        Batch batch;
+        for (std::size_t i = 0; i < kPublishBatch; ++i) batch.add("PUBLISH", channel, kPubSubPayload);
+        for (std::uint64_t r = 0; r < rounds; ++r) {
+            const std::vector<Value> replies = co_await redis.pipeline(batch);
+            (void)replies;
+        }
+    }(spawned.manager, channel, rounds));
+    std::uint64_t received = 0;
+    const std::uint64_t expected = rounds * kPublishBatch;
+    std::vector<Message> chunk;
+    while (received < expected) {
+        const std::size_t n = co_await rx.recv_many(chunk, 256);
+        if (n == 0) break;
+        for (const Message& m : chunk) received += m.payload.size() == kPubSubPayload.size() ? 1 : 0;
+        chunk.clear();
+    }
+    co_await publisher;
+    co_return received;
+}
+
+void weft_pubsub(benchmark::State& state, const std::string& name) {
+    weft::RuntimeOptions options;
+    options.worker_threads = 2;
+    weft::Runtime runtime(std::move(options));
+    const std::uint64_t expected = kOperations / kPublishBatch * kPublishBatch;
+    measure(state, name, expected, [&](std::uint64_t n) { return runtime.block_on(pubsub_run("bench-weft", n)); });
+}
+
+// A Subscriber drains "bench-ref" on its own runtime while redis-benchmark publishes to it.
+void redis_benchmark_publish(benchmark::State& state, const std::string& name) {
+    weft::RuntimeOptions options;
+    options.worker_threads = 1;
+    weft::Runtime runtime(std::move(options));
+    auto draining = runtime.spawn([]() -> weft::Task<void> {
+        using namespace weft::redis;
+        Subscriber sub = co_await Subscriber::connect(bench_server());
+        const std::vector<std::string> channels{"bench-ref"};
+        co_await sub.subscribe(channels);
+        weft::mpsc::Receiver<Message> rx = sub.take_messages();
+        std::vector<Message> chunk;
+        for (;;) {
+            chunk.clear();
+            const std::size_t n = co_await rx.recv_many(chunk, 256);
+            if (n == 0) break;
+        }
+    }());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // subscribed before the first PUBLISH
+    const std::string command = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(server->port()) + " -c 1 -P " +
+                                std::to_string(kPublishBatch) + " -n " + std::to_string(kOperations) +
+                                " -q PUBLISH bench-ref " + kPubSubPayload + " 2>&1";
+    for (auto _ : state) {
+        FILE* pipe = ::popen(command.c_str(), "r");
+        std::string output;
+        char buf[4096];
+        for (std::size_t n; pipe && (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) output.append(buf, n);
+        if (pipe) ::pclose(pipe);
+        const std::size_t at = output.rfind(": ");
+        const double rate = at == std::string::npos ? 0 : std::atof(output.c_str() + at + 2);
+        if (rate <= 0) {
+            state.SkipWithError(("redis-benchmark PUBLISH printed no figure: " + output).c_str());
+            break;
+        }
+        state.SetIterationTime(static_cast<double>(kOperations) / rate);
+        state.counters["ops_per_s"] = rate;
+        rates[name].push_back(rate);
+    }
+    draining.abort();
+}
+
 #ifdef WEFT_HAVE_HIREDIS
 // One request at a time on one blocking connection: the alternating SET/GET of W6.
 std::uint64_t hiredis_loop(std::uint16_t port, std::uint64_t operations) {
@@ -121,18 +220,29 @@ void print_summary() {
     };
     const double redis_benchmark = find("W6_reference/redis_benchmark");
     const double hiredis = find("W6_reference/hiredis");
+    const double publish_reference = find("PubSub_reference/");
     std::printf("\nW6 redis_actor: operations per second, median [min - max] of %d; ratios to the references "
                 "measured in this run\n",
                 kRepetitions);
     std::printf("%-44s %12s %25s %12s %10s\n", "benchmark", "median", "[min - max]", "/redis-bench", "/hiredis");
     for (const auto& [name, v] : rates) {
-        if (v.empty()) continue;
+        if (v.empty() || name.rfind("PubSub", 0) == 0) continue;
         const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
         const double m = median(v);
         char range[64];
         std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
         std::printf("%-44s %12.0f %25s %12.3f %10.3f\n", name.c_str(), m, range,
                     redis_benchmark > 0 ? m / redis_benchmark : 0.0, hiredis > 0 ? m / hiredis : 0.0);
+    }
+    std::printf("\nPub/Sub: messages per second, median [min - max] of %d; ratio to redis-benchmark's PUBLISH rate\n",
+                kRepetitions);
+    for (const auto& [name, v] : rates) {
+        if (v.empty() || name.rfind("PubSub", 0) != 0) continue;
+        const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+        const double m = median(v);
+        char range[64];
+        std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
+        std::printf("%-44s %12.0f %25s %12.3f\n", name.c_str(), m, range, publish_reference > 0 ? m / publish_reference : 0.0);
     }
 }
 
@@ -178,6 +288,8 @@ int main(int argc, char** argv) {
             });
         }
     }
+    add("PubSub_reference/redis_benchmark_publish_c1_P64", redis_benchmark_publish);
+    add("PubSub/weft_one_publisher_one_subscriber", weft_pubsub);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     print_summary();
