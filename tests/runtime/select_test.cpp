@@ -294,6 +294,34 @@ TEST_P(SelectTest, TasksMixWithChannelReceives) {
     }());
 }
 
+Task<int> inner_race(weft::mpsc::Receiver<int>& a, weft::mpsc::Receiver<int>& b) {
+    auto r = co_await weft::select(receive_doubled(a), receive_doubled(b));
+    co_return r.index() == 0 ? std::get<0>(r) : 100 + std::get<1>(r);
+}
+
+TEST_P(SelectTest, SelectsOverTasksNestAndEachChildIsWokenByItsOwnWait) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<int>(1);
+        auto [b_tx, b_rx] = weft::mpsc::channel<int>(1);
+        int destroyed = 0, steps = 0;
+        weft::spawn([](weft::mpsc::Sender<int> tx) -> Task<void> {
+            co_await weft::sleep(2ms);
+            (void)co_await tx.send(4);
+        }(b_tx)).detach();
+        auto r = co_await weft::select(forever(destroyed, steps), inner_race(a_rx, b_rx), weft::sleep(10s));
+        EXPECT_EQ(r.index(), 1u);
+        if (r.index() == 1) {
+            EXPECT_EQ(std::get<1>(r), 108);  // b's receive inside the inner select won
+        }
+        EXPECT_EQ(destroyed, 1);
+        EXPECT_TRUE(a_tx.try_send(1));  // the inner loser's receive left no waiter behind
+        auto v = co_await a_rx.recv();
+        EXPECT_EQ(v.value_or(-1), 1);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
 Task<int> bounded_inner(int& destroyed, int& steps) {
     // A timeout over a task inside a select branch: its cancel scope lives in the branch.
     auto r = co_await weft::timeout(3ms, forever(destroyed, steps));
