@@ -128,7 +128,7 @@ public:
         if constexpr (HasElse) {
             if (winner_ == kElse) return Result(std::in_place_index<kElse>);
         }
-        return resume_winner(kIndices);
+        return resume_winner();
     }
 
 private:
@@ -139,15 +139,13 @@ private:
     void cancel_losers(std::index_sequence<I...>) noexcept {
         ((I != winner_ ? std::get<I>(branches_).cancel(task_) : void()), ...);
     }
-    template <std::size_t I>
-    Result resume_one() {
+    // The winner's result: an if-chain over the branch indices.
+    template <std::size_t I = 0>
+    Result resume_winner() {
+        if constexpr (I + 1 < kBranches) {
+            if (winner_ != I) return resume_winner<I + 1>();
+        }
         return Result(std::in_place_index<I>, std::get<I>(branches_).take());
-    }
-    template <std::size_t... I>
-    Result resume_winner(std::index_sequence<I...>) {
-        using Resume = Result (Select::*)();
-        static constexpr Resume table[] = {&Select::resume_one<I>...};
-        return (this->*table[winner_])();
     }
 
     std::tuple<B...> branches_;
