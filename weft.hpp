@@ -28,6 +28,7 @@
 #include <weft/redis/url.hpp>
 #include <weft/redis/value.hpp>
 #include <weft/runtime/errors.hpp>
+#include <weft/runtime/join.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/net/buffered.hpp>

@@ -162,6 +162,10 @@ Task<T> TaskPromise<T>::get_return_object() noexcept {
 inline Task<void> TaskPromise<void>::get_return_object() noexcept {
     return Task<void>{std::coroutine_handle<TaskPromise<void>>::from_promise(*this)};
 }
+
+// A weft Task<T> (combinators take those by value and run them inline).
+template <class O>
+concept IsTask = requires { typename O::value_type; } && std::is_same_v<O, Task<typename O::value_type>>;
 }  // namespace detail
 
 }  // namespace weft

@@ -188,11 +188,6 @@ private:
 
 }  // namespace detail
 
-namespace detail {
-template <class O>
-concept IsTask = requires { typename O::value_type; } && std::is_same_v<O, Task<typename O::value_type>>;
-}  // namespace detail
-
 /// Like timeout(), with an absolute deadline.
 template <class Op>
 auto timeout_at(Clock::time_point deadline, Op&& op) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -16,6 +17,8 @@
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/select.hpp>
 #include <weft/runtime/time.hpp>
+#include <weft/runtime/timeout.hpp>
+#include <weft/runtime/yield.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -179,6 +182,252 @@ TEST_P(SelectTest, AbortingATaskBlockedInSelectLeavesNothingBehind) {
         EXPECT_TRUE(tx.try_send(5));
         auto v = co_await rx.recv();
         EXPECT_EQ(v.value_or(-1), 5);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+// ---- Task branches -------------------------------------------------------------------------
+
+// Counts its destruction: a loser's frame was destroyed when its guard's count went up.
+struct Guard {
+    explicit Guard(int& destroyed) : destroyed_(destroyed) {}
+    Guard(const Guard&) = delete;
+    ~Guard() { ++destroyed_; }
+    int& destroyed_;
+};
+
+// Waits for ever (bounded by a long sleep), counting its steps and its destruction.
+Task<int> forever(int& destroyed, int& steps) {
+    Guard guard(destroyed);
+    for (;;) {
+        co_await weft::sleep(1ms);
+        ++steps;
+    }
+}
+
+Task<int> after(std::chrono::milliseconds d, int value) {
+    co_await weft::sleep(d);
+    co_return value;
+}
+
+Task<std::string> throws_after_a_wait() {
+    co_await weft::yield_now();
+    throw std::runtime_error("branch failed");
+}
+
+TEST_P(SelectTest, ATaskRacesATimer) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        int destroyed = 0, steps = 0;
+        auto r = co_await weft::select(forever(destroyed, steps), weft::sleep(5ms));
+        EXPECT_EQ(r.index(), 1u);
+        EXPECT_EQ(destroyed, 1);  // the losing task was destroyed before select returned
+
+        auto s = co_await weft::select(weft::sleep(10s), after(1ms, 42));
+        EXPECT_EQ(s.index(), 1u);
+        EXPECT_EQ(std::get<1>(s), 42);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);  // neither the loser's sleep nor the timer stayed
+}
+
+TEST_P(SelectTest, ATaskRacesATaskAndTheLoserStopsWhereItWaits) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        int destroyed = 0, steps = 0;
+        auto r = co_await weft::select(forever(destroyed, steps), after(5ms, 7));
+        EXPECT_EQ(r.index(), 1u);
+        EXPECT_EQ(std::get<1>(r), 7);
+        EXPECT_EQ(destroyed, 1);
+        const int steps_at_end = steps;
+        co_await weft::sleep(5ms);
+        EXPECT_EQ(steps, steps_at_end);  // its loop does not go on anywhere
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+TEST_P(SelectTest, ATaskThatThrowsIsTheResultAndCancelsTheOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        int destroyed = 0, steps = 0;
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_THROW((void)co_await weft::select(forever(destroyed, steps), rx.recv(), throws_after_a_wait()),
+                     std::runtime_error);
+        EXPECT_EQ(destroyed, 1);
+        EXPECT_TRUE(tx.try_send(3));  // the losing receive left no waiter behind
+        auto v = co_await rx.recv();
+        EXPECT_EQ(v.value_or(-1), 3);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+Task<int> receive_doubled(weft::mpsc::Receiver<int>& rx) {
+    auto v = co_await rx.recv();
+    co_return v.value_or(-1) * 2;
+}
+
+TEST_P(SelectTest, TasksMixWithChannelReceives) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<int>(1);
+        auto [b_tx, b_rx] = weft::mpsc::channel<int>(1);
+        weft::spawn([](weft::mpsc::Sender<int> tx) -> Task<void> {
+            co_await weft::sleep(2ms);
+            (void)co_await tx.send(21);
+        }(b_tx)).detach();
+        // The task waits on b: its own wait wakes it, while the receive on a waits too.
+        auto r = co_await weft::select(a_rx.recv(), receive_doubled(b_rx), weft::sleep(10s));
+        EXPECT_EQ(r.index(), 1u);
+        if (r.index() == 1) {
+            EXPECT_EQ(std::get<1>(r), 42);
+        }
+        // The other way round: the plain receive wins, the task waiting in its receive is dropped
+        // and its receive keeps the next message.
+        weft::spawn([](weft::mpsc::Sender<int> tx) -> Task<void> {
+            co_await weft::sleep(2ms);
+            (void)co_await tx.send(5);
+        }(a_tx)).detach();
+        auto s = co_await weft::select(receive_doubled(b_rx), a_rx.recv(), weft::sleep(10s));
+        EXPECT_EQ(s.index(), 1u);
+        EXPECT_TRUE(b_tx.try_send(8));
+        auto v = co_await b_rx.recv();
+        EXPECT_EQ(v.value_or(-1), 8);
+    }());
+}
+
+Task<int> inner_race(weft::mpsc::Receiver<int>& a, weft::mpsc::Receiver<int>& b) {
+    auto r = co_await weft::select(receive_doubled(a), receive_doubled(b));
+    co_return r.index() == 0 ? std::get<0>(r) : 100 + std::get<1>(r);
+}
+
+TEST_P(SelectTest, SelectsOverTasksNestAndEachChildIsWokenByItsOwnWait) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<int>(1);
+        auto [b_tx, b_rx] = weft::mpsc::channel<int>(1);
+        int destroyed = 0, steps = 0;
+        weft::spawn([](weft::mpsc::Sender<int> tx) -> Task<void> {
+            co_await weft::sleep(2ms);
+            (void)co_await tx.send(4);
+        }(b_tx)).detach();
+        auto r = co_await weft::select(forever(destroyed, steps), inner_race(a_rx, b_rx), weft::sleep(10s));
+        EXPECT_EQ(r.index(), 1u);
+        if (r.index() == 1) {
+            EXPECT_EQ(std::get<1>(r), 108);  // b's receive inside the inner select won
+        }
+        EXPECT_EQ(destroyed, 1);
+        EXPECT_TRUE(a_tx.try_send(1));  // the inner loser's receive left no waiter behind
+        auto v = co_await a_rx.recv();
+        EXPECT_EQ(v.value_or(-1), 1);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+Task<int> bounded_inner(int& destroyed, int& steps) {
+    // A timeout over a task inside a select branch: its cancel scope lives in the branch.
+    auto r = co_await weft::timeout(3ms, forever(destroyed, steps));
+    co_return r.timed_out() ? 1 : 0;
+}
+
+TEST_P(SelectTest, TimeoutsInsideAndAroundTaskBranches) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        int destroyed = 0, steps = 0;
+        auto r = co_await weft::select(bounded_inner(destroyed, steps), weft::sleep(10s));
+        EXPECT_EQ(r.index(), 0u);
+        if (r.index() == 0) {
+            EXPECT_EQ(std::get<0>(r), 1);
+        }
+        EXPECT_EQ(destroyed, 1);
+
+        int a = 0, b = 0, a_steps = 0, b_steps = 0;
+        auto t = co_await weft::timeout(3ms, weft::select(forever(a, a_steps), forever(b, b_steps)));
+        EXPECT_TRUE(t.timed_out());
+        EXPECT_EQ(a + b, 2);  // both branches destroyed with the select
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+TEST_P(SelectTest, AbortingATaskBlockedInASelectOverTasksDestroysThem) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        int destroyed = 0, steps = 0;
+        JoinHandle<void> blocked = weft::spawn([](int& destroyed, int& steps) -> Task<void> {
+            (void)co_await weft::select(forever(destroyed, steps), weft::sleep(1h));
+        }(destroyed, steps));
+        co_await weft::sleep(3ms);
+        blocked.abort();
+        EXPECT_THROW(co_await blocked, weft::JoinError);
+        EXPECT_EQ(destroyed, 1);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+Task<int> flag_and_return(bool& ran, int v) {
+    ran = true;
+    co_return v;
+}
+
+TEST_P(SelectTest, ADisabledBranchIsNeitherStartedNorAWinner) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(1));
+        bool ran = false;
+        const bool off = false;
+        auto r = co_await weft::select(weft::branch_if(off, rx.recv()), weft::branch_if(off, flag_and_return(ran, 2)),
+                                       weft::branch_if(!off, weft::sleep(2ms)));
+        EXPECT_EQ(r.index(), 2u);
+        EXPECT_FALSE(ran);  // the disabled task never ran
+        auto v = rx.try_recv();  // the disabled receive did not take the message
+        EXPECT_TRUE(v.has_value());
+
+        auto s = co_await weft::select(weft::branch_if(!off, flag_and_return(ran, 3)), weft::sleep(10s));
+        EXPECT_EQ(s.index(), 0u);
+        EXPECT_TRUE(ran);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+TEST_P(SelectTest, WhenEveryBranchIsDisabledTheElseIsTakenAtOnce) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        bool ran = false;
+        const bool off = false;
+        auto r = co_await weft::select(weft::branch_if(off, rx.recv()), weft::branch_if(off, flag_and_return(ran, 1)),
+                                       weft::select_else);
+        EXPECT_EQ(r.index(), 2u);
+        EXPECT_TRUE(std::holds_alternative<weft::SelectElse>(r));
+        EXPECT_FALSE(ran);
+
+        // With an enabled branch, the else is not taken.
+        EXPECT_TRUE(tx.try_send(4));
+        auto s = co_await weft::select(weft::branch_if(!off, rx.recv()), weft::select_else);
+        EXPECT_EQ(s.index(), 0u);
+
+        // Without an else, every branch disabled is an error, not a wait for ever.
+        EXPECT_THROW((void)co_await weft::select(weft::branch_if(off, rx.recv())), std::logic_error);
+    }());
+}
+
+Task<int> yield_then(int v) {
+    co_await weft::yield_now();
+    co_return v;
+}
+
+TEST_P(SelectTest, ASelectOverTasksInALoopLeavesNothingBehind) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        int destroyed = 0, steps = 0, sum = 0;
+        constexpr int kRounds = 10'000;
+        for (int i = 0; i < kRounds; ++i) {
+            auto r = co_await weft::select(forever(destroyed, steps), yield_then(i), weft::sleep(10s));
+            EXPECT_EQ(r.index(), 1u);
+            if (r.index() != 1) break;
+            sum += std::get<1>(r) == i;
+        }
+        EXPECT_EQ(sum, kRounds);
+        EXPECT_EQ(destroyed, kRounds);
     }());
     EXPECT_EQ(rt->metrics().timers_pending, 0u);
 }
