@@ -428,14 +428,16 @@ private:
     }
     // A delivered send cannot be taken back, so the value is offered only where nothing can drop
     // this awaiter after its send happened and report that it did not: not under select or
-    // timeout (enter_race), and not in a task with a cancel scope open (a timeout around a child
-    // task destroys the child where it waits), nor once the task was aborted. An abort that comes
+    // timeout (enter_race), not in a task with a cancel scope open (a timeout around a child
+    // task destroys the child where it waits), not in a child task of select or join (a losing
+    // child is destroyed where it waits), nor once the task was aborted. An abort that comes
     // after the hand-off lets the task run on to its next suspension (settle_for_abort), so the
     // code after the send sees it done, as when an abort lands just after a send completes.
     bool may_deliver() noexcept {
         if (!offered_ || raced_) return false;
-        weft::detail::TaskHeader* task = weft::detail::this_thread_context().task;
-        return task != nullptr && task->cancel_scopes().empty() && !task->is_cancelled();
+        const weft::detail::ThreadContext& ctx = weft::detail::this_thread_context();
+        return ctx.task != nullptr && ctx.inline_children == 0 && ctx.task->cancel_scopes().empty() &&
+               !ctx.task->is_cancelled();
     }
 
     typename detail::BoundedChannel<T>::Acquirer acquirer_;

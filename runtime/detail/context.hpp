@@ -44,6 +44,10 @@ struct ThreadContext {
     bool yield_requested = false;       // the task suspended to yield, not to wait
     bool defer_requested = false;       // ...by yield_now: set aside until the driver was polled
     Pollable* pending = nullptr;        // set by a suspending leaf awaitable (see Pollable)
+    std::uint32_t inline_children = 0;  // children of select/join being driven (InlineChild): a
+                                        // wait in one may be abandoned (it lost, or try_join
+                                        // failed), so none may complete irrevocably (mpsc's
+                                        // direct hand-off checks this)
 };
 
 // This thread's context. Deliberately out of line: a coroutine body is one function across its

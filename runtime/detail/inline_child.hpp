@@ -82,6 +82,11 @@ private:
         ScopesSwapped swapped(task.cancel_scopes(), scopes_);
         OpenCancelScopes& scopes = task.cancel_scopes();  // the child's, for now
         ThreadContext& ctx = this_thread_context();
+        struct Driving {  // marks the child's frames as racing while they run (see ThreadContext)
+            ThreadContext& ctx;
+            explicit Driving(ThreadContext& c) noexcept : ctx(c) { ++ctx.inline_children; }
+            ~Driving() { --ctx.inline_children; }
+        } driving(ctx);
         for (;;) {
             if (CancelScope* hit = scopes.empty() ? nullptr : scopes.outermost_triggered()) {
                 scopes.unwind_to(*hit);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <weft/channels/mpsc.hpp>
+#include <weft/channels/oneshot.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/select.hpp>
 #include <weft/runtime/yield.hpp>
@@ -22,6 +23,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using weft::SendResult;
 using weft::Task;
 using weft::mpsc::Sender;
 using weft::test::settle;
@@ -271,6 +273,35 @@ TEST_P(MpscPermitOneThreadTest, UnderSelectOrATimeoutAroundATaskASendIsNotDelive
         co_await in_timeout;
         EXPECT_EQ(*rx.try_recv(), 2);
         (void)stop_tx;
+    }());
+}
+
+// A send inside a task branch of select (or a child of join) is not delivered either: a losing
+// child is destroyed where it waits, so a delivery would be a message sent by a branch that
+// lost. Here the winning branch, listed first, and the freed slot wake the task together.
+TEST_P(MpscPermitOneThreadTest, InATaskBranchOfSelectASendIsNotDelivered) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(tx.try_send(0));
+        auto [go_tx, go_rx] = weft::oneshot::channel<int>();
+        auto racing = weft::spawn([](Sender<int> tx, weft::oneshot::Receiver<int> go) -> Task<std::size_t> {
+            Task<int> sending = [](Sender<int> tx) -> Task<int> {
+                SendResult<int> sent = co_await tx.send(1);
+                EXPECT_TRUE(sent);
+                co_return 1;
+            }(std::move(tx));
+            auto r = co_await weft::select(go, std::move(sending));
+            co_return r.index();
+        }(tx, std::move(go_rx)));
+        co_await settle();
+        EXPECT_EQ(*rx.try_recv(), 0);   // frees the slot the send waits for...
+        EXPECT_TRUE(go_tx.send(7));     // ...and the first branch wins in the same poll
+        const std::size_t winner = co_await racing;
+        EXPECT_EQ(winner, 0u);
+        EXPECT_TRUE(rx.try_recv().is_empty()) << "a branch that lost sent its message";
+        EXPECT_TRUE(tx.try_send(3)) << "the loser's capacity came back";
+        EXPECT_EQ(*rx.try_recv(), 3);
     }());
 }
 
