@@ -96,6 +96,11 @@ public:
 
     /// A std::stop_token whose stop is requested when this token is cancelled (already requested
     /// if it is). The first call allocates the stop state; later ones share it.
+    ///
+    /// Its std::stop_callbacks run inside the cancel() that reaches this token, which may hold
+    /// locks of this token's tree: a callback may wake threads, signal condition variables, or
+    /// cancel other trees' tokens, but must not cancel an ancestor of this token that is not
+    /// cancelled yet, nor make or drop tokens of this tree (it would deadlock).
     /// @throws std::bad_alloc
     std::stop_token stop_token() const { return node_->stop_token(); }
 

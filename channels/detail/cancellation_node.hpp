@@ -21,6 +21,12 @@
 // Each cancelled node stores `cancelled_` (seq_cst) and then wakes its EventWaiters, which
 // collects the wakers in a WakeBatch: nothing allocates.
 //
+// User code under the locks: a child's std::stop_source (stop_token()) is stopped while the
+// cancelling node's lock is held, so its std::stop_callbacks run there. They may cancel tokens of
+// this tree that are already being cancelled (the flag and `canceller_` are checked before any
+// lock) or of other trees; cancelling an ancestor that is not cancelled yet, or making or dropping tokens of this
+// tree, would spin on a lock this thread holds (documented on CancellationToken::stop_token).
+//
 // Orders: `cancelled_` is stored and loaded seq_cst: the EventWaiters protocol (its waiters read it
 // in their ready check) needs the store-buffering pair; is_cancelled() callers get acquire for free.
 #pragma once
@@ -30,6 +36,7 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <thread>
 #include <utility>
 
 #include <weft/runtime/detail/spin_lock.hpp>
@@ -72,14 +79,20 @@ public:
     }
 
     void cancel() noexcept {
+        // A child's stop callback (run below, under our lock) that cancels this node again
+        // returns here instead of spinning on our lock. Another thread's cancel takes the lock,
+        // so it returns only once the walk below is done (the children are cancelled by then).
+        if (is_cancelled() && canceller_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
         std::unique_lock lock(lock_);
         if (cancelled_.load(std::memory_order_relaxed)) return;
+        begin_cancel();
         while (CancellationNode* child = first_child_) {
             unlink_child(child);
             std::unique_lock child_lock(child->lock_);
             child->parent_ = nullptr;
             drop_ref_locked();  // the child's reference on us
             if (child->cancelled_.load(std::memory_order_relaxed)) continue;
+            child->begin_cancel();  // its grandchildren's stop callbacks run while we hold its lock
             while (CancellationNode* grandchild = child->first_child_) {
                 child->unlink_child(grandchild);
                 child->drop_ref_locked();  // the grandchild's reference on the child
@@ -90,16 +103,16 @@ public:
                 }
                 if (grandchild->first_child_ == nullptr) {
                     grandchild->parent_ = nullptr;
-                    grandchild->mark_cancelled_and_wake(grandchild_lock);
+                    grandchild->mark_cancelled_and_wake(grandchild_lock, true);
                 } else {
                     add_ref();  // adopted: it refers to us now
                     grandchild->parent_ = this;
                     link_child(grandchild);
                 }
             }
-            child->mark_cancelled_and_wake(child_lock);
+            child->mark_cancelled_and_wake(child_lock, true);
         }
-        mark_cancelled_and_wake(lock);
+        mark_cancelled_and_wake(lock, false);
     }
 
     // A std::stop_token stopped when this node is cancelled (a stop_source made on first use).
@@ -132,13 +145,28 @@ private:
     // A reference known not to be the last (its owner still holds another one).
     void drop_ref_locked() noexcept { refs_.fetch_sub(1, std::memory_order_relaxed); }
 
-    // Under our lock (which `lock` holds and releases): the one false -> true transition.
-    void mark_cancelled_and_wake(std::unique_lock<SpinLock>& lock) noexcept {
+    // Under our lock, before any user code can run under it: marks the node cancelled (woken
+    // later) and this thread as the one walking it, so a re-entered cancel() returns at once.
+    void begin_cancel() noexcept {
+        // relaxed: written once; another thread reading it sees the default id or ours, never its own.
+        canceller_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+        cancelled_.store(true, std::memory_order_seq_cst);
+    }
+
+    // Under our lock (which `lock` holds and releases): publishes the cancellation and wakes.
+    // A descendant detached by the walk may lose its last handle (and be freed) as soon as its lock
+    // is released: the walk holds a reference on it until done (`is_descendant`). The node
+    // cancel() was called on is kept alive by its caller: a handle, or for a stop callback the
+    // node's destructor, which waits for a running callback; a reference taken here could bring
+    // its count back to zero a second time.
+    void mark_cancelled_and_wake(std::unique_lock<SpinLock>& lock, bool is_descendant) noexcept {
         cancelled_.store(true, std::memory_order_seq_cst);  // seq_cst: see the file comment
         std::stop_source source = stop_source_;             // copying takes a reference, no allocation
+        if (is_descendant) add_ref();
         lock.unlock();
         waiters_.wake_all();
         if (source.stop_possible()) source.request_stop();
+        if (is_descendant) drop_ref();  // may free it: we are done with it
     }
 
     // Under our lock.
@@ -198,6 +226,7 @@ private:
     }
 
     std::atomic<bool> cancelled_{false};
+    std::atomic<std::thread::id> canceller_{};  // the thread that ran the cancel walk
     std::atomic<std::size_t> refs_{1};     // the handles' one, plus one per linked child
     std::atomic<std::size_t> handles_{1};  // CancellationToken copies
     SpinLock lock_;

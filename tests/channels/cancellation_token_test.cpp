@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -122,6 +123,23 @@ TEST(CancellationTokenBasics, StopTokenIsStoppedWhenTheTokenIsCancelled) {
     EXPECT_FALSE(child_stop.stop_requested());  // the dropped child detached: not cancelled
 }
 
+TEST(CancellationTokenBasics, AStopCallbackMayCancelTheTreeBeingCancelled) {
+    CancellationToken root;
+    CancellationToken child = root.child_token();
+    CancellationToken grandchild = child.child_token();
+    std::stop_token stop = grandchild.stop_token();
+    std::atomic<int> calls{0};
+    std::stop_callback cb(stop, [&] {
+        ++calls;
+        root.cancel();  // re-entered on this thread: returns without waiting for the walk
+        child.cancel();
+        grandchild.cancel();
+    });
+    root.cancel();
+    EXPECT_EQ(calls.load(), 1);
+    EXPECT_TRUE(grandchild.is_cancelled());
+}
+
 TEST(CancellationTokenBasics, FromStopTokenIsCancelledWhenStopIsRequested) {
     std::stop_source source;
     CancellationToken token = CancellationToken::from(source.get_token());
@@ -139,6 +157,18 @@ TEST(CancellationTokenBasics, FromStopTokenIsCancelledWhenStopIsRequested) {
     CancellationToken own = CancellationToken::from(untouched.get_token());
     own.cancel();  // cancelling the token does not stop the source
     EXPECT_FALSE(untouched.stop_requested());
+}
+
+TEST(CancellationTokenBasics, AStopRacingTheLastHandleIsSound) {
+    for (int i = 0; i < weft::test::scaled(2000, 10); ++i) {
+        std::stop_source source;
+        std::optional<CancellationToken> token = CancellationToken::from(source.get_token());
+        CancellationToken child = token->child_token();
+        std::jthread stopper([&source] { source.request_stop(); });
+        token.reset();  // may run while the stop callback cancels the node
+        stopper.join();
+        (void)child.is_cancelled();  // either outcome: detached first, or cancelled first
+    }
 }
 
 TEST(CancellationTokenBasics, AJThreadStopsThroughTheBridge) {
