@@ -7,6 +7,7 @@
 #include <weft/channels/barrier.hpp>
 #include <weft/channels/broadcast.hpp>
 #include <weft/channels/broadcast_errors.hpp>
+#include <weft/channels/cancellation_token.hpp>
 #include <weft/channels/errors.hpp>
 #include <weft/channels/mpsc.hpp>
 #include <weft/channels/mpsc_permit.hpp>
@@ -16,6 +17,7 @@
 #include <weft/channels/oneshot.hpp>
 #include <weft/channels/rwlock.hpp>
 #include <weft/channels/semaphore.hpp>
+#include <weft/channels/task_tracker.hpp>
 #include <weft/channels/unbounded.hpp>
 #include <weft/channels/watch.hpp>
 #include <weft/redis/batch.hpp>
@@ -30,6 +32,7 @@
 #include <weft/runtime/errors.hpp>
 #include <weft/runtime/join.hpp>
 #include <weft/runtime/join_handle.hpp>
+#include <weft/runtime/join_set.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/net/buffered.hpp>
 #include <weft/runtime/net/errors.hpp>

@@ -16,6 +16,8 @@
 namespace weft {
 
 class Runtime;
+template <class T>
+class JoinSet;
 
 /// The owner's handle to a spawned task: await its result, abort it, or detach it.
 ///
@@ -125,6 +127,7 @@ public:
 
 private:
     friend class Runtime;  // block_on joins through cell_ and take_output, without allocating
+    friend class JoinSet<T>;  // installs its own join waker, and takes the output once woken
 
     T take_output() {
         struct Release {
