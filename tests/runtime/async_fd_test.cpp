@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <weft/runtime/async_fd.hpp>
@@ -57,6 +58,20 @@ struct Pipe {
     int read_fd;
     int write_fd;
 };
+
+// Waits for readability, bounded: a lost wake fails the test (value() throws) instead of hanging.
+Task<AsyncFdReadyGuard> wait_readable(AsyncFd& fd) {
+    auto r = co_await weft::timeout(10s, fd.readable());
+    co_return std::move(r).value();
+}
+
+// A connected loopback pair: the connecting end and the accepted end.
+Task<std::pair<TcpStream, TcpStream>> connected_pair() {
+    TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+    TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
+    Accepted peer = co_await listener.accept();
+    co_return std::pair<TcpStream, TcpStream>(std::move(s), std::move(peer.stream));
+}
 
 bool is_open_fd(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
 
@@ -172,8 +187,7 @@ TEST_P(AsyncFdTest, ClearReadyMakesTheNextWaitSuspendUntilANewEdge) {
         AsyncFd fd(p.read_fd);
         EXPECT_EQ(::write(p.write_fd, "a", 1), 1);
         {
-            auto r = co_await weft::timeout(10s, fd.readable());
-            AsyncFdReadyGuard guard = std::move(r).value();
+            AsyncFdReadyGuard guard = co_await wait_readable(fd);
             // Not cleared: the next wait returns at once (the data is still there).
             auto again = co_await weft::timeout(10s, fd.readable());
             EXPECT_TRUE(again);
@@ -183,8 +197,7 @@ TEST_P(AsyncFdTest, ClearReadyMakesTheNextWaitSuspendUntilANewEdge) {
         auto cleared = co_await weft::timeout(20ms, fd.readable());
         EXPECT_TRUE(cleared.timed_out());
         EXPECT_EQ(::write(p.write_fd, "b", 1), 1);  // a new edge
-        auto r = co_await weft::timeout(10s, fd.readable());
-        AsyncFdReadyGuard guard = std::move(r).value();
+        AsyncFdReadyGuard guard = co_await wait_readable(fd);
         EXPECT_EQ(read_some(guard, p.read_fd), std::optional<std::string>("ab"));
     }());
 }
@@ -195,8 +208,7 @@ TEST_P(AsyncFdTest, TryIoThatWouldBlockClearsReadiness) {
         Pipe p;
         AsyncFd fd(p.read_fd);
         EXPECT_EQ(::write(p.write_fd, "a", 1), 1);
-        auto r = co_await weft::timeout(10s, fd.readable());
-        AsyncFdReadyGuard guard = std::move(r).value();
+        AsyncFdReadyGuard guard = co_await wait_readable(fd);
         EXPECT_EQ(read_some(guard, p.read_fd), std::optional<std::string>("a"));
         EXPECT_EQ(read_some(guard, p.read_fd), std::nullopt);  // EAGAIN: cleared
         EXPECT_EQ(errno, EAGAIN);
@@ -212,8 +224,7 @@ TEST_P(AsyncFdTest, AHangUpIsReadableAndStaysSoAfterClearReady) {
         AsyncFd fd(p.read_fd);
         p.close_writer();
         for (int i = 0; i < 2; ++i) {
-            auto r = co_await weft::timeout(10s, fd.readable());
-            AsyncFdReadyGuard guard = std::move(r).value();
+            AsyncFdReadyGuard guard = co_await wait_readable(fd);
             EXPECT_TRUE(guard.ready().is_read_closed());
             EXPECT_EQ(read_some(guard, p.read_fd), std::optional<std::string>(""));  // end of stream
             guard.clear_ready();  // hang-up is final: the second wait still returns
@@ -291,14 +302,12 @@ TEST_P(AsyncFdTest, ReadinessWaitsRaceInSelect) {
 TEST_P(AsyncFdTest, TcpTryReadWouldBlockUntilDataThenReadsIt) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
-        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
-        TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
-        Accepted peer = co_await listener.accept();
+        auto [s, peer] = co_await connected_pair();
         char buf[16];
         EXPECT_EQ(s.try_read(std::span<char>(buf)), std::nullopt);
         auto idle = co_await weft::timeout(20ms, s.readable());
         EXPECT_TRUE(idle.timed_out());
-        co_await peer.stream.write_all("hello");
+        co_await peer.write_all("hello");
         std::string got;
         while (got.size() < 5) {
             auto r = co_await weft::timeout(10s, s.readable());
@@ -307,7 +316,7 @@ TEST_P(AsyncFdTest, TcpTryReadWouldBlockUntilDataThenReadsIt) {
         }
         EXPECT_EQ(got, "hello");
         EXPECT_EQ(s.try_read(std::span<char>(buf)), std::nullopt);  // drained
-        peer.stream.close();
+        peer.close();
         std::optional<std::size_t> eof;
         while (!eof) {
             (void)co_await weft::timeout(10s, s.readable());
@@ -320,9 +329,7 @@ TEST_P(AsyncFdTest, TcpTryReadWouldBlockUntilDataThenReadsIt) {
 TEST_P(AsyncFdTest, TcpTryWriteWouldBlockWhenTheSendBufferIsFullAndWritableWaits) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
-        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
-        TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
-        Accepted peer = co_await listener.accept();
+        auto [s, peer] = co_await connected_pair();
         const std::string chunk(64 * 1024, 'z');
         std::size_t sent = 0;
         for (;;) {
@@ -341,7 +348,7 @@ TEST_P(AsyncFdTest, TcpTryWriteWouldBlockWhenTheSendBufferIsFullAndWritableWaits
             std::size_t got = 0;
             while (got < want) got += co_await in.read(std::span<char>(buf));
             co_return got;
-        }(peer.stream, sent));
+        }(peer, sent));
         auto w = co_await weft::timeout(10s, s.writable());
         EXPECT_TRUE(std::move(w).value().is_writable());
         auto d = co_await weft::timeout(10s, drain);
@@ -352,8 +359,7 @@ TEST_P(AsyncFdTest, TcpTryWriteWouldBlockWhenTheSendBufferIsFullAndWritableWaits
 TEST_P(AsyncFdTest, TcpTryReadAfterCloseIsECanceled) {
     auto rt = make_runtime();
     rt->block_on([]() -> Task<void> {
-        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
-        TcpStream s = co_await TcpStream::connect("127.0.0.1", listener.local_addr().port());
+        auto [s, peer] = co_await connected_pair();
         s.close();
         char buf[4];
         try {
