@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -370,6 +371,27 @@ TEST_P(AsyncFdTest, TcpTryReadAfterCloseIsECanceled) {
         }
         EXPECT_THROW((void)co_await s.readable(), std::system_error);
     }());
+}
+
+TEST(AsyncFdShutdown, TheRuntimesShutdownFailsWaitsAndLeavesTheUsersSocketAlone) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    auto rt = std::make_unique<weft::Runtime>();
+    AsyncFd fd = rt->block_on([](int raw) -> Task<AsyncFd> { co_return AsyncFd(raw); }(sv[0]));
+    rt.reset();
+    EXPECT_FALSE(fd.is_registered());
+    weft::Runtime other;
+    EXPECT_THROW(other.block_on([](AsyncFd& fd) -> Task<void> { (void)co_await fd.readable(); }(fd)),
+                 weft::RuntimeShutdownError);
+    // Not shut down, unlike a TcpStream's socket: it still carries bytes both ways.
+    EXPECT_EQ(::send(sv[0], "x", 1, MSG_NOSIGNAL), 1);
+    char c = 0;
+    EXPECT_EQ(::recv(sv[1], &c, 1, 0), 1);
+    EXPECT_EQ(::send(sv[1], "y", 1, MSG_NOSIGNAL), 1);
+    EXPECT_EQ(::recv(sv[0], &c, 1, 0), 1);
+    fd = AsyncFd();  // deregistered before the descriptor is closed, as the header asks
+    ::close(sv[0]);
+    ::close(sv[1]);
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(AsyncFdTest);
