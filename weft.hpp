@@ -29,7 +29,9 @@
 #include <weft/redis/subscriber.hpp>
 #include <weft/redis/url.hpp>
 #include <weft/redis/value.hpp>
+#include <weft/runtime/async_fd.hpp>
 #include <weft/runtime/errors.hpp>
+#include <weft/runtime/interest.hpp>
 #include <weft/runtime/join.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/join_set.hpp>
@@ -41,6 +43,7 @@
 #include <weft/runtime/net/tcp_stream.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/select.hpp>
+#include <weft/runtime/signal.hpp>
 #include <weft/runtime/task.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/timeout.hpp>

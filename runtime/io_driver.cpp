@@ -63,8 +63,8 @@ IoDriver::~IoDriver() {
     ::close(epoll_fd_);
 }
 
-ScheduledIo* IoDriver::add(int fd) {
-    auto* io = new ScheduledIo(fd);
+ScheduledIo* IoDriver::add(int fd, bool is_socket) {
+    auto* io = new ScheduledIo(fd, is_socket);
     {
         std::lock_guard lock(mutex_);
         if (is_shutdown()) {
@@ -159,7 +159,7 @@ void IoDriver::shutdown() noexcept {
     std::lock_guard lock(mutex_);
     shutdown_.store(true, std::memory_order_release);
     for (ScheduledIo* io = live_; io; io = io->next) {
-        ::shutdown(io->fd(), SHUT_RDWR);  // ENOTSOCK for a non-socket: harmless
+        if (io->is_socket()) ::shutdown(io->fd(), SHUT_RDWR);
         io->shutdown();
     }
 }

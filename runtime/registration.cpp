@@ -8,13 +8,14 @@
 
 namespace weft::detail {
 
-Registration::Registration(int fd) : fd_(fd) {
+Registration::Registration(int fd, FdKind kind) : fd_(fd), kind_(kind) {
     try {
         Driver& driver = current_driver();
         driver_ = driver.io_shared();
-        io_ = driver_->add(fd);
+        io_ = driver_->add(fd, kind == FdKind::socket);
     } catch (...) {
-        ::close(std::exchange(fd_, -1));
+        const int owned = std::exchange(fd_, -1);
+        if (kind != FdKind::borrowed) ::close(owned);
         throw;
     }
 }
@@ -27,15 +28,23 @@ void Registration::throw_closed(const char* what) const {
 void Registration::close() noexcept {
     // acq_rel: one close wins even when two tasks close at once; release pairs with is_open().
     if (!io_ || is_closed_.exchange(true, std::memory_order_acq_rel)) return;
-    ::shutdown(fd_, SHUT_RDWR);
+    if (kind_ == FdKind::socket) ::shutdown(fd_, SHUT_RDWR);
     driver_->deregister(io_);
+}
+
+int Registration::release() noexcept {
+    if (io_) driver_->release(std::exchange(io_, nullptr));
+    driver_.reset();
+    is_closed_.store(false, std::memory_order_relaxed);
+    return std::exchange(fd_, -1);
 }
 
 void Registration::reset() noexcept {
     if (io_) {
         driver_->release(std::exchange(io_, nullptr));
     }
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    const int fd = std::exchange(fd_, -1);
+    if (fd >= 0 && kind_ != FdKind::borrowed) ::close(fd);
     driver_.reset();
     is_closed_.store(false, std::memory_order_relaxed);
 }

@@ -31,9 +31,10 @@ public:
     IoDriver(const IoDriver&) = delete;
     IoDriver& operator=(const IoDriver&) = delete;
 
-    // Registers `fd` (non-blocking) for readiness events. Throws RuntimeShutdownError after
-    // shutdown, std::system_error if epoll refuses it.
-    ScheduledIo* add(int fd);
+    // Registers `fd` (non-blocking) for readiness events; `is_socket`: see ScheduledIo. Throws
+    // RuntimeShutdownError after shutdown, std::system_error if epoll refuses it (EPERM for a
+    // regular file, EEXIST for a descriptor registered twice).
+    ScheduledIo* add(int fd, bool is_socket = true);
     // Stops events for `io` and marks it shut down, waking its waiters (they fail). Idempotent.
     // The ScheduledIo stays valid until release().
     void deregister(ScheduledIo* io) noexcept;
@@ -50,7 +51,7 @@ public:
     void interrupt() noexcept;
 
     // Marks every source shut down, wakes its waiters and shuts the sockets down (the peer sees
-    // the connection close); later add() throws. The descriptors stay open until their owners
+    // the connection close; descriptors AsyncFd watches are left alone); later add() throws. The descriptors stay open until their owners
     // close them, so no descriptor is closed twice.
     void shutdown() noexcept;
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }

@@ -1,9 +1,10 @@
-// A file descriptor registered with the runtime's reactor, and the awaiter that waits for it.
+// A file descriptor registered with the runtime's reactor, and the awaiters that wait for it.
 //
-// Registration owns the descriptor (non-blocking, close-on-exec): close() shuts the socket down
-// and deregisters it, waking every task waiting on it (they fail with ECANCELED); the descriptor
-// itself is closed only by the destructor, so an operation racing with close() sees a dead socket,
-// never a reused descriptor number.
+// A socket's Registration (TCP) owns the descriptor (non-blocking, close-on-exec): close() shuts
+// the socket down and deregisters it, waking every task waiting on it (they fail with ECANCELED);
+// the descriptor itself is closed only by the destructor, so an operation racing with close() sees
+// a dead socket, never a reused descriptor number. AsyncFd registers a descriptor it owns or
+// borrows (FdKind): close() then only deregisters, and a borrowed one is never closed.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "context.hpp"
@@ -24,16 +26,25 @@
 
 namespace weft::detail {
 
+// What a Registration does with its descriptor.
+enum class FdKind {
+    socket,     // owned; shut down on close() and on the runtime's shutdown, closed at the end
+    owned,      // owned; closed at the end, never shut down
+    borrowed,   // the user's: only deregistered
+};
+
 class Registration {
 public:
     Registration() noexcept = default;
-    // Takes ownership of `fd` and registers it with the current runtime's reactor (the fd is
-    // closed if that fails). Throws std::logic_error outside a runtime, RuntimeShutdownError after.
-    explicit Registration(int fd);
+    // Registers `fd` with the current runtime's reactor; takes ownership unless `kind` is
+    // borrowed (an owned fd is closed if registration fails). Throws std::logic_error outside a
+    // runtime, RuntimeShutdownError after it shut down, std::system_error if epoll refuses it.
+    explicit Registration(int fd, FdKind kind = FdKind::socket);
     Registration(Registration&& other) noexcept
         : driver_(std::move(other.driver_)),
           io_(std::exchange(other.io_, nullptr)),
           fd_(std::exchange(other.fd_, -1)),
+          kind_(other.kind_),
           is_closed_(other.is_closed_.exchange(false, std::memory_order_relaxed)) {}
     Registration& operator=(Registration&& other) noexcept {
         if (this != &other) {
@@ -41,6 +52,7 @@ public:
             driver_ = std::move(other.driver_);
             io_ = std::exchange(other.io_, nullptr);
             fd_ = std::exchange(other.fd_, -1);
+            kind_ = other.kind_;
             is_closed_.store(other.is_closed_.exchange(false, std::memory_order_relaxed), std::memory_order_relaxed);
         }
         return *this;
@@ -59,6 +71,8 @@ public:
     [[noreturn]] void throw_closed(const char* what) const;
     // Idempotent, and safe while other tasks wait on the socket (they wake with ECANCELED).
     void close() noexcept;
+    // Deregisters and gives up the descriptor without closing it (-1 if none).
+    int release() noexcept;
 
 private:
     void reset() noexcept;
@@ -66,37 +80,68 @@ private:
     std::shared_ptr<IoDriver> driver_;
     ScheduledIo* io_ = nullptr;
     int fd_ = -1;
+    FdKind kind_ = FdKind::socket;
     // Written by close() on one thread while a waiter on another reads it (is_open): atomic.
     std::atomic<bool> is_closed_{false};
 };
 
-// Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
-// (>= 0 done; -1 with errno). Completes with that result, or an errno.
-//
-// Readiness first: the syscall runs only when the reactor says the socket is ready; an EAGAIN (or
-// a short read or write, for ops that say their `size`) clears that readiness unless a newer event
-// arrived meanwhile (see ScheduledIo), so an edge that lands between the call and the wait is not
-// lost.
+// Runs `op` (a system call: >= 0 done; -1 with errno) on a source the reactor said is ready
+// (`ev`). EAGAIN clears that readiness unless a newer event arrived meanwhile (see ScheduledIo),
+// so an edge that lands between the call and the next wait is not lost; EINTR retries. Returns
+// op's result, or nullopt on EAGAIN (errno stays EAGAIN). Shared by every awaiter below, by
+// AsyncFd's try_io and by the try_read / try_write of the streams.
+template <class Op>
+std::optional<std::invoke_result_t<Op&>> run_or_clear(ScheduledIo& io, ReadyEvent ev, Op& op) {
+    static_assert(std::is_signed_v<std::invoke_result_t<Op&>>, "weft: an I/O operation returns a system call's result");
+    for (;;) {
+        const auto n = op();
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            io.clear_readiness(ev);
+            errno = EAGAIN;
+            return std::nullopt;
+        }
+        return n;
+    }
+}
+
+// Tokio's Registration::try_io: runs `op` only if the reactor last said `reg` is ready for
+// `interest`. nullopt: it would block (not ready, or op got EAGAIN, which clears the readiness);
+// else op's result (-1 with errno for another error). Throws reg.throw_closed(what) if closed.
+template <class Op>
+std::optional<std::invoke_result_t<Op&>> try_io(const Registration& reg, Interest interest, const char* what, Op op) {
+    if (!reg.is_open()) reg.throw_closed(what);
+    ScheduledIo& io = reg.io();
+    const std::optional<ReadyEvent> ev = io.ready_now(interest);
+    if (!ev) return std::nullopt;
+    if (ev->ready & ready::kShutdown) reg.throw_closed(what);
+    return run_or_clear(io, *ev, op);
+}
+
+// The wait every I/O awaiter shares: until the reactor says `reg` is ready for `interest` and
+// Derived::on_ready(io, ev) (its system call, or nothing) says done. Derived's on_ready returns
+// true when the operation completed, false to wait again (it cleared the readiness it found).
 //
 // Budget: every operation spends one unit of the task's cooperative budget (coop.hpp), as Tokio
-// charges every readiness poll. With the budget spent, await_ready does not try the call: the
-// task yields first and tries when it runs again, so a loop on an always-ready socket (a flooded
-// reader, a writer with room, an accept that keeps failing) lets the other tasks, timers and the
-// reactor run. The call is tried only once the task runs again, so an operation cancelled during
-// the yield has moved nothing.
+// charges every readiness poll. With the budget spent, await_ready does not try: the task yields
+// first and tries when it runs again, so a loop on an always-ready source (a flooded reader, a
+// writer with room, an accept that keeps failing) lets the other tasks, timers and the reactor
+// run. Nothing is tried until the task runs again, so an operation cancelled during the yield has
+// done nothing.
 //
-// Waiting: the awaiter owns an IoWaiter node; any number of awaiters may wait on one socket and
+// Waiting: the awaiter owns an IoWaiter node; any number of awaiters may wait on one source and
 // direction, and every one is woken by an edge (see ScheduledIo). The node is unlinked when the
 // awaiter completes or is destroyed.
-template <class Op>
-class WEFT_MUST_AWAIT IoAwaiter final : public Pollable {
+template <class Derived>
+class ReadinessAwaiter : public Pollable {
 public:
-    IoAwaiter(const Registration& reg, Interest interest, const char* what, Op op)
-        : reg_(reg), interest_(interest), what_(what), op_(std::move(op)) {}
+    ReadinessAwaiter(const Registration& reg, Interest interest, const char* what)
+        : reg_(reg), interest_(interest), what_(what) {}
     // Only before it is awaited (the node is copied unlinked).
-    IoAwaiter(IoAwaiter&&) = default;
-    IoAwaiter& operator=(IoAwaiter&&) = delete;
-    ~IoAwaiter() { unlink(); }
+    ReadinessAwaiter(ReadinessAwaiter&&) = default;
+    ReadinessAwaiter& operator=(ReadinessAwaiter&&) = delete;
+    ~ReadinessAwaiter() { unlink(); }
 
     bool await_ready() {
         if (!coop::try_consume()) {
@@ -119,13 +164,14 @@ public:
             return false;
         }
     }
-    // The syscall's (non-negative) result. Throws std::system_error (the errno, naming the
-    // operation) or RuntimeShutdownError.
-    std::size_t await_resume() {
+
+protected:
+    // For Derived's await_resume: throws if the wait ended because the source was closed.
+    void throw_if_closed() const {
         if (closed_) reg_.throw_closed(what_);
-        if (error_) throw std::system_error(error_, std::system_category(), what_);
-        return static_cast<std::size_t>(result_);
     }
+    const Registration& registration() const noexcept { return reg_; }
+    const char* what() const noexcept { return what_; }
 
 private:
     bool try_complete_with_waker() {
@@ -150,24 +196,7 @@ private:
             }
             if (!ev) return false;
             if (ev->ready & ready::kShutdown) return closed_ = true;
-            const ssize_t n = op_();
-            if (n >= 0) {
-                result_ = n;
-                // A short transfer drained the socket (or filled its send buffer): the next call
-                // would only get EAGAIN, so forget the readiness now and save that system call
-                // (not for 0, nor with a hang-up pending: see clear_after_short_transfer).
-                if constexpr (requires { op_.size; }) {
-                    if (n > 0 && static_cast<std::size_t>(n) < op_.size) io.clear_after_short_transfer(*ev);
-                }
-                return true;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                io.clear_readiness(*ev);
-                continue;
-            }
-            if (errno == EINTR) continue;
-            error_ = errno;
-            return true;
+            if (static_cast<Derived*>(this)->on_ready(io, *ev)) return true;
         }
     }
     void unlink() noexcept {
@@ -177,13 +206,71 @@ private:
     const Registration& reg_;
     Interest interest_;
     const char* what_;
+    bool closed_ = false;
+    bool must_yield_ = false;        // await_ready found the budget spent: suspend as a yield
+    ScheduledIo* linked_ = nullptr;  // where waiter_ may be linked (nullptr: certainly not)
+    IoWaiter waiter_;
+};
+
+// Waits for readiness only, with no system call (Tokio's `ready(interest)`): completes with the
+// event that was ready (its tick lets the caller clear exactly it, see ScheduledIo).
+class WEFT_MUST_AWAIT ReadyAwaiter : public ReadinessAwaiter<ReadyAwaiter> {
+public:
+    using ReadinessAwaiter::ReadinessAwaiter;
+    // Throws ECANCELED after close(), RuntimeShutdownError after the runtime shut down.
+    ReadyEvent await_resume() {
+        throw_if_closed();
+        return event_;
+    }
+    bool on_ready(ScheduledIo&, ReadyEvent ev) noexcept {
+        event_ = ev;
+        return true;
+    }
+
+private:
+    ReadyEvent event_{};
+};
+
+// Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
+// (>= 0 done; -1 with errno). Completes with that result, or an errno. The syscall runs only when
+// the reactor says the source is ready (see ReadinessAwaiter and run_or_clear).
+template <class Op>
+class WEFT_MUST_AWAIT IoAwaiter : public ReadinessAwaiter<IoAwaiter<Op>> {
+    using Base = ReadinessAwaiter<IoAwaiter<Op>>;
+
+public:
+    IoAwaiter(const Registration& reg, Interest interest, const char* what, Op op)
+        : Base(reg, interest, what), op_(std::move(op)) {}
+
+    // The syscall's (non-negative) result. Throws std::system_error (the errno, naming the
+    // operation) or RuntimeShutdownError.
+    std::size_t await_resume() {
+        this->throw_if_closed();
+        if (error_) throw std::system_error(error_, std::system_category(), this->what());
+        return static_cast<std::size_t>(result_);
+    }
+
+    bool on_ready(ScheduledIo& io, ReadyEvent ev) {
+        const auto n = run_or_clear(io, ev, op_);
+        if (!n) return false;
+        if (*n < 0) {
+            error_ = errno;
+            return true;
+        }
+        result_ = *n;
+        // A short transfer drained the socket (or filled its send buffer): the next call would
+        // only get EAGAIN, so forget the readiness now and save that system call (not for 0, nor
+        // with a hang-up pending: see clear_after_short_transfer).
+        if constexpr (requires { op_.size; }) {
+            if (*n > 0 && static_cast<std::size_t>(*n) < op_.size) io.clear_after_short_transfer(ev);
+        }
+        return true;
+    }
+
+private:
     Op op_;
     ssize_t result_ = 0;
     int error_ = 0;
-    bool closed_ = false;
-    bool must_yield_ = false;      // await_ready found the budget spent: suspend as a yield
-    ScheduledIo* linked_ = nullptr;  // where waiter_ may be linked (nullptr: certainly not)
-    IoWaiter waiter_;
 };
 
 }  // namespace weft::detail

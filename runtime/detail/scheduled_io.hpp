@@ -71,8 +71,11 @@ struct ReadyEvent {
 
 class ScheduledIo {
 public:
-    explicit ScheduledIo(int fd) noexcept : fd_(fd) {}
+    // `is_socket`: the runtime's shutdown shuts the socket down so its peer sees the close (TCP);
+    // false for a descriptor AsyncFd watches, which the runtime must not touch.
+    explicit ScheduledIo(int fd, bool is_socket = true) noexcept : fd_(fd), is_socket_(is_socket) {}
     int fd() const noexcept { return fd_; }
+    bool is_socket() const noexcept { return is_socket_; }
 
     bool is_shutdown() const noexcept {
         return readiness_.load(std::memory_order_acquire) & ready::kShutdown;  // pairs with shutdown()
@@ -157,6 +160,11 @@ public:
         clear_bits(ev, ev.ready & (ready::kReadable | ready::kWritable));
     }
 
+    // The user says `ev` is used up (AsyncFd's clear_ready): forget its readable and writable bits
+    // unless a newer event arrived. Hang-up and error bits stay, as in Tokio: they are final, and
+    // the edge that reported them will not come again.
+    void clear_ready(ReadyEvent ev) noexcept { clear_bits(ev, ev.ready & (ready::kReadable | ready::kWritable)); }
+
 private:
     void clear_bits(ReadyEvent ev, std::uint32_t clear) noexcept {
         std::uint64_t cur = readiness_.load(std::memory_order_acquire);
@@ -212,6 +220,7 @@ private:
     }
 
     const int fd_;
+    const bool is_socket_;
     std::atomic<std::uint64_t> readiness_{0};
     mutable SpinLock lock_;
     IoWaiter* head_ = nullptr;  // waiters in arrival order; guarded by lock_

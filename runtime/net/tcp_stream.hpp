@@ -7,11 +7,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <string>
 
 #include "../detail/registration.hpp"
+#include "../interest.hpp"
 #include "../task.hpp"
 #include "socket_address.hpp"
 
@@ -68,6 +70,19 @@ struct SendOp {
 /// Every operation spends one unit of the task's cooperative budget (128 per poll, as in Tokio):
 /// with the budget spent it yields before its system call, so a task looping on a socket that is
 /// always ready still lets the other tasks and timers of its worker run.
+///
+/// Readiness and non-blocking calls, as Tokio has them: readable(), writable() and ready() wait
+/// for the reactor to report readiness (the same code as AsyncFd's), and try_read() / try_write()
+/// make one non-blocking call, std::nullopt meaning it would block:
+///
+///     for (;;) {
+///         co_await s.readable();
+///         std::optional<std::size_t> n = s.try_read(buffer);
+///         if (!n) continue;            // woken, but the data was gone: readiness cleared, wait again
+///         if (*n == 0) break;          // end of stream
+///         use(buffer.first(*n));
+///     }
+///
 /// Move-only; destroying it closes the socket.
 class TcpStream {
 public:
@@ -77,6 +92,14 @@ public:
     /// What write() returns: awaiting it yields the byte count (std::size_t). A leaf for select()
     /// and timeout().
     using WriteAwaiter = weft::detail::IoAwaiter<detail::SendOp>;
+    /// What readable(), writable() and ready() return: awaiting it yields the Ready the reactor
+    /// reported. A leaf for select() and timeout().
+    class WEFT_MUST_AWAIT ReadyAwaiter final : public weft::detail::ReadyAwaiter {
+    public:
+        using weft::detail::ReadyAwaiter::ReadyAwaiter;
+        /// @throws std::system_error (ECANCELED) after close(); RuntimeShutdownError.
+        Ready await_resume() { return Ready(weft::detail::ReadyAwaiter::await_resume().ready); }
+    };
 
     /// No socket: operations fail with ECANCELED.
     TcpStream() noexcept = default;
@@ -120,6 +143,28 @@ public:
     /// As write_all(std::span<const std::byte>).
     Task<void> write_all(std::string_view data) { return write_all(std::as_bytes(std::span(data.data(), data.size()))); }
 
+    /// Waits until the socket is readable: data, end of stream or an error to report (Tokio's
+    /// readable()). Suspends only if the reactor reported nothing since the last would-block.
+    /// Cancellation-safe; spends one unit of budget. Throws as the class says.
+    ReadyAwaiter readable() { return ready(Interest::readable); }
+    /// Waits until the socket is writable (or hung up, or in error). As readable().
+    ReadyAwaiter writable() { return ready(Interest::writable); }
+    /// Waits for any of `interest`; yields what is ready (Ready::is_readable() ...). As readable().
+    ReadyAwaiter ready(Interest interest) { return ReadyAwaiter(reg_, interest.to_detail(), "weft: ready"); }
+
+    /// Reads what is available now without waiting: the count (0: end of stream, or an empty
+    /// buffer), or std::nullopt if it would block (nothing reported ready since the last
+    /// would-block, or the call got EAGAIN, which clears the readiness; await readable()).
+    /// @throws std::system_error with the errno (ECANCELED after close()); RuntimeShutdownError.
+    std::optional<std::size_t> try_read(std::span<std::byte> buffer) { return try_read_some(buffer.data(), buffer.size()); }
+    /// As try_read(std::span<std::byte>).
+    std::optional<std::size_t> try_read(std::span<char> buffer) { return try_read_some(buffer.data(), buffer.size()); }
+    /// Writes what fits now without waiting: the count, or std::nullopt if it would block (await
+    /// writable()). Throws as try_read (EPIPE for a closed peer: no SIGPIPE).
+    std::optional<std::size_t> try_write(std::span<const std::byte> data) { return try_write_some(data.data(), data.size()); }
+    /// As try_write(std::span<const std::byte>).
+    std::optional<std::size_t> try_write(std::string_view data) { return try_write_some(data.data(), data.size()); }
+
     /// Shuts down one or both directions (the peer reads end of stream after a write shutdown).
     /// @throws std::system_error (ECANCELED after close()), or RuntimeShutdownError.
     void shutdown(Shutdown how);
@@ -146,6 +191,9 @@ private:
     WriteAwaiter write_some(const void* data, std::size_t size) {
         return WriteAwaiter(reg_, weft::detail::Interest::write, "weft: write", detail::SendOp{reg_.fd(), data, size});
     }
+
+    std::optional<std::size_t> try_read_some(void* data, std::size_t size);
+    std::optional<std::size_t> try_write_some(const void* data, std::size_t size);
 
     weft::detail::Registration reg_;
 };
