@@ -71,7 +71,9 @@ private:
 };
 
 // Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
-// (>= 0 done; -1 with errno). Completes with that result, or an errno.
+// (>= 0 done; -1 with errno). Completes with that result, or an errno. An op with a `size`
+// member is a byte-stream transfer: a short one clears readiness (below); datagram ops must not
+// name their length `size`, since a short datagram says nothing about what is queued behind it.
 //
 // Readiness first: the syscall runs only when the reactor says the socket is ready; an EAGAIN (or
 // a short read or write, for ops that say their `size`) clears that readiness unless a newer event
@@ -119,12 +121,17 @@ public:
             return false;
         }
     }
-    // The syscall's (non-negative) result. Throws std::system_error (the errno, naming the
-    // operation) or RuntimeShutdownError.
-    std::size_t await_resume() {
+    // The syscall's (non-negative) result, or what `op.result(n)` makes of it for an op that
+    // has more to report (recvfrom's sender, accept's peer). Throws std::system_error (the errno,
+    // naming the operation) or RuntimeShutdownError.
+    auto await_resume() {
         if (closed_) reg_.throw_closed(what_);
         if (error_) throw std::system_error(error_, std::system_category(), what_);
-        return static_cast<std::size_t>(result_);
+        if constexpr (requires { op_.result(std::size_t{}); }) {
+            return op_.result(static_cast<std::size_t>(result_));
+        } else {
+            return static_cast<std::size_t>(result_);
+        }
     }
 
 private:
