@@ -11,6 +11,7 @@
 #include <weft/runtime/net/tcp_listener.hpp>
 #include <weft/runtime/net/tcp_stream.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/timeout.hpp>
 
 #include "support/net_helpers.hpp"
 #include "support/task_helpers.hpp"
@@ -18,6 +19,7 @@
 
 namespace {
 
+using namespace std::chrono_literals;
 using weft::JoinHandle;
 using weft::Task;
 using weft::net::BufReader;
@@ -81,6 +83,22 @@ TEST_P(TcpSplitTest, DroppingTheWriteHalfShutsTheWriteSideButTheReadHalfReadsOn)
         char buf[16];
         const std::size_t r = co_await reader.read(std::span<char>(buf));
         EXPECT_EQ(std::string(buf, r), "reply");
+    }()));
+}
+
+TEST_P(TcpSplitTest, AForgottenWriteHalfLeavesTheWriteSideOpen) {
+    auto rt = make_runtime();
+    rt->block_on(bounded([]() -> Task<void> {
+        auto [client, server] = co_await connected_pair();
+        auto [reader, writer] = std::move(client).into_split();
+        writer.forget();
+        { OwnedWriteHalf<TcpStream> gone = std::move(writer); }
+        char buf[8];
+        auto r = co_await weft::timeout(20ms, server.read(std::span<char>(buf)));
+        EXPECT_TRUE(r.timed_out());  // no end of stream arrived
+        co_await server.write_all("ok");
+        const std::size_t n = co_await reader.read(std::span<char>(buf));
+        EXPECT_EQ(std::string(buf, n), "ok");
     }()));
 }
 
