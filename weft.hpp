@@ -39,8 +39,13 @@
 #include <weft/runtime/net/buffered.hpp>
 #include <weft/runtime/net/errors.hpp>
 #include <weft/runtime/net/socket_address.hpp>
+#include <weft/runtime/net/split.hpp>
 #include <weft/runtime/net/tcp_listener.hpp>
+#include <weft/runtime/net/tcp_socket.hpp>
 #include <weft/runtime/net/tcp_stream.hpp>
+#include <weft/runtime/net/udp_socket.hpp>
+#include <weft/runtime/net/unix_listener.hpp>
+#include <weft/runtime/net/unix_stream.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/select.hpp>
 #include <weft/runtime/signal.hpp>

@@ -233,7 +233,10 @@ private:
 
 // Waits until `op()` stops failing with EAGAIN on `reg`. `op` returns the syscall's result
 // (>= 0 done; -1 with errno). Completes with that result, or an errno. The syscall runs only when
-// the reactor says the source is ready (see ReadinessAwaiter and run_or_clear).
+// the reactor says the source is ready (see ReadinessAwaiter and run_or_clear). An op with a
+// `size` member is a byte-stream transfer: a short one clears readiness (below); datagram ops
+// must not name their length `size`, since a short datagram says nothing about what is queued
+// behind it.
 template <class Op>
 class WEFT_MUST_AWAIT IoAwaiter : public ReadinessAwaiter<IoAwaiter<Op>> {
     using Base = ReadinessAwaiter<IoAwaiter<Op>>;
@@ -242,12 +245,17 @@ public:
     IoAwaiter(const Registration& reg, Interest interest, const char* what, Op op)
         : Base(reg, interest, what), op_(std::move(op)) {}
 
-    // The syscall's (non-negative) result. Throws std::system_error (the errno, naming the
-    // operation) or RuntimeShutdownError.
-    std::size_t await_resume() {
+    // The syscall's (non-negative) result, or what `op.result(n)` makes of it for an op that
+    // has more to report (recvfrom's sender, accept's peer). Throws std::system_error (the errno,
+    // naming the operation) or RuntimeShutdownError.
+    auto await_resume() {
         this->throw_if_closed();
         if (error_) throw std::system_error(error_, std::system_category(), this->what());
-        return static_cast<std::size_t>(result_);
+        if constexpr (requires { op_.result(std::size_t{}); }) {
+            return op_.result(static_cast<std::size_t>(result_));
+        } else {
+            return static_cast<std::size_t>(result_);
+        }
     }
 
     bool on_ready(ScheduledIo& io, ReadyEvent ev) {

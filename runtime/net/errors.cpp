@@ -11,7 +11,11 @@ class StreamCategory final : public std::error_category {
 public:
     const char* name() const noexcept override { return "weft.stream"; }
     std::string message(int c) const override {
-        return c == static_cast<int>(StreamError::unexpected_eof) ? "unexpected end of stream" : "unknown stream error";
+        switch (static_cast<StreamError>(c)) {
+        case StreamError::unexpected_eof: return "unexpected end of stream";
+        case StreamError::frame_too_large: return "frame longer than the limit";
+        }
+        return "unknown stream error";
     }
 };
 class ResolverCategory final : public std::error_category {

@@ -11,7 +11,8 @@ namespace weft::net {
 
 /// Stream failures that have no errno; thrown as std::system_error in stream_category().
 enum class StreamError {
-    unexpected_eof = 1,  ///< The peer closed the stream before the bytes asked for arrived.
+    unexpected_eof = 1,   ///< The peer closed the stream before the bytes asked for arrived.
+    frame_too_large = 2,  ///< A length-delimited frame's header announced more than the limit.
 };
 
 /// "weft.stream": StreamError codes. A function-local static: usable from any thread.

@@ -1,46 +1,45 @@
 #include "tcp_listener.hpp"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <exception>
 #include <system_error>
+#include <vector>
+
+#include "detail/resolve.hpp"
+#include "detail/socket_ops.hpp"
+#include "tcp_socket.hpp"
 
 namespace weft::net {
 
 TcpListener TcpListener::bind(const SocketAddress& address, int backlog) {
-    const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::system_error(errno, std::system_category(), "weft: socket");
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, address.native(), address.native_len()) < 0 || ::listen(fd, backlog) < 0) {
-        const int err = errno;
-        ::close(fd);
-        throw std::system_error(err, std::system_category(), "weft: bind " + address.to_string());
+    TcpSocket socket = TcpSocket::new_for(address);
+    socket.set_reuseaddr(true);
+    socket.bind(address);
+    return std::move(socket).listen(backlog);
+}
+
+Task<TcpListener> TcpListener::bind(std::string host_port) {
+    auto [host, port] = detail::split_host_port(host_port);
+    std::vector<SocketAddress> addresses = co_await detail::resolve(std::move(host), port);
+    std::exception_ptr last;
+    for (const SocketAddress& a : addresses) {
+        try {
+            co_return bind(a);
+        } catch (const std::system_error&) {
+            last = std::current_exception();
+        }
     }
-    return TcpListener(fd);
+    std::rethrow_exception(last);  // resolve() yields at least one address
 }
 
 Task<Accepted> TcpListener::accept() {
-    sockaddr_storage peer{};
-    socklen_t len = sizeof peer;
-    const int listen_fd = reg_.fd();
-    const std::size_t fd = co_await weft::detail::IoAwaiter(reg_, weft::detail::Interest::read, "weft: accept", [&]() -> ssize_t {
-        len = sizeof peer;
-        return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    });
-    TcpStream stream(static_cast<int>(fd));
+    detail::AcceptOp op{reg_.fd()};  // a local: no braced temporary in a co_await (g++ 12)
+    const detail::AcceptOp::Result a = co_await weft::detail::IoAwaiter(reg_, weft::detail::Interest::read, "weft: accept", op);
+    TcpStream stream(a.fd);
     stream.set_nodelay(true);
-    Accepted accepted(std::move(stream), SocketAddress::from_native(reinterpret_cast<sockaddr*>(&peer), len));
+    Accepted accepted(std::move(stream), a.peer);
     co_return accepted;
 }
 
-SocketAddress TcpListener::local_addr() const {
-    sockaddr_storage a{};
-    socklen_t len = sizeof a;
-    if (::getsockname(reg_.fd(), reinterpret_cast<sockaddr*>(&a), &len) < 0)
-        throw std::system_error(errno, std::system_category(), "weft: getsockname");
-    return SocketAddress::from_native(reinterpret_cast<sockaddr*>(&a), len);
-}
+SocketAddress TcpListener::local_addr() const { return detail::local_address(reg_.fd()); }
 
 }  // namespace weft::net

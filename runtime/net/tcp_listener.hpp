@@ -17,6 +17,7 @@
 #include "../detail/language_check.hpp"
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -83,6 +84,12 @@ public:
     static TcpListener bind(std::string_view ip, std::uint16_t port, int backlog = 1024) {
         return bind(SocketAddress(ip, port), backlog);
     }
+    /// Resolves "host:port" ("localhost:8080", "[::1]:0") on the blocking pool and binds to the
+    /// first address that accepts the bind, as Tokio's `TcpListener::bind(addr).await` (this
+    /// overload must be awaited; the others are synchronous). Backlog 1024; use TcpSocket for another.
+    /// @throws std::invalid_argument (when awaited) without a valid port; std::system_error: the
+    /// last address's bind errno, or a resolver_category() code.
+    static Task<TcpListener> bind(std::string host_port);
 
     /// Waits for the next connection. Await inside a task; several tasks may accept at once.
     /// Spends one unit of the task's cooperative budget (yielding first when it is spent).
@@ -101,6 +108,7 @@ public:
     int native_handle() const noexcept { return reg_.fd(); }
 
 private:
+    friend class TcpSocket;
     explicit TcpListener(int fd) : reg_(fd) {}
     weft::detail::Registration reg_;
 };

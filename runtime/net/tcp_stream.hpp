@@ -3,44 +3,19 @@
 
 #include "../detail/language_check.hpp"
 
-#include <sys/socket.h>
-
-#include <cstddef>
 #include <cstdint>
-#include <optional>
-#include <span>
-#include <string_view>
 #include <string>
+#include <utility>
 
-#include "../detail/registration.hpp"
-#include "../interest.hpp"
 #include "../task.hpp"
+#include "detail/socket_options.hpp"
+#include "detail/stream_socket.hpp"
 #include "socket_address.hpp"
+#include "split.hpp"
 
 namespace weft::net {
 
-/// Which direction TcpStream::shutdown() closes.
-enum class Shutdown {
-    read = SHUT_RD,    ///< No more reading.
-    write = SHUT_WR,   ///< No more writing: the peer reads end of stream.
-    both = SHUT_RDWR   ///< Both.
-};
-
-namespace detail {
-struct RecvOp {
-    int fd;
-    void* data;
-    std::size_t size;
-    ssize_t operator()() const noexcept { return ::recv(fd, data, size, 0); }
-};
-struct SendOp {
-    int fd;
-    const void* data;
-    std::size_t size;
-    // MSG_NOSIGNAL: a closed peer is an EPIPE error, not a process-killing SIGPIPE.
-    ssize_t operator()() const noexcept { return ::send(fd, data, size, MSG_NOSIGNAL); }
-};
-}  // namespace detail
+class TcpSocket;
 
 /// A connected TCP socket on the runtime's reactor.
 ///
@@ -60,12 +35,14 @@ struct SendOp {
 /// not: abandoned part way, an unknown part of the data has moved.
 ///
 /// TCP_NODELAY is on: requests are written whole by the caller (write_all, BufWriter), so
-/// Nagle's delay would only add latency.
+/// Nagle's delay would only add latency. Options (nodelay, ttl, linger, keepalive, buffer sizes)
+/// have getters and setters; each is one system call and throws std::system_error if it fails.
 ///
-/// One task may read while another writes (a split reader and writer). Several tasks may even
-/// wait to read (or write) at once: each readiness edge wakes all of them and each call takes
-/// what is there, so nothing hangs, but which read gets which bytes (or in what order concurrent
-/// writes land) is unspecified. close() and is_open() may be called from any thread.
+/// One task may read while another writes (a split reader and writer; into_split() hands each
+/// its own half). Several tasks may even wait to read (or write) at once: each readiness edge
+/// wakes all of them and each call takes what is there, so nothing hangs, but which read gets
+/// which bytes (or in what order concurrent writes land) is unspecified. close() and is_open()
+/// may be called from any thread.
 ///
 /// Every operation spends one unit of the task's cooperative budget (128 per poll, as in Tokio):
 /// with the budget spent it yields before its system call, so a task looping on a socket that is
@@ -84,30 +61,15 @@ struct SendOp {
 ///     }
 ///
 /// Move-only; destroying it closes the socket.
-class TcpStream {
+class TcpStream : public detail::StreamSocket, public detail::TcpSocketOptions<TcpStream> {
 public:
-    /// What read() returns: awaiting it yields the byte count (std::size_t). A leaf for select()
-    /// and timeout().
-    using ReadAwaiter = weft::detail::IoAwaiter<detail::RecvOp>;
-    /// What write() returns: awaiting it yields the byte count (std::size_t). A leaf for select()
-    /// and timeout().
-    using WriteAwaiter = weft::detail::IoAwaiter<detail::SendOp>;
-    /// What readable(), writable() and ready() return: awaiting it yields the Ready the reactor
-    /// reported. A leaf for select() and timeout().
-    class WEFT_MUST_AWAIT ReadyAwaiter final : public weft::detail::ReadyAwaiter {
-    public:
-        using weft::detail::ReadyAwaiter::ReadyAwaiter;
-        /// @throws std::system_error (ECANCELED) after close(); RuntimeShutdownError.
-        Ready await_resume() { return Ready(weft::detail::ReadyAwaiter::await_resume().ready); }
-    };
-
     /// No socket: operations fail with ECANCELED.
     TcpStream() noexcept = default;
     /// Adopts a connected, non-blocking socket (what TcpListener::accept does) and registers it
     /// with the current runtime's reactor.
     /// @throws std::logic_error outside a task of a weft runtime; RuntimeShutdownError after it
     /// shut down (the descriptor is closed either way).
-    explicit TcpStream(int fd) : reg_(fd) {}
+    explicit TcpStream(int fd) : StreamSocket(fd) {}
 
     /// Connects to `host` (a name or a numeric address) on `port`, trying each resolved address in
     /// turn. Names are resolved on the blocking pool, never on a worker thread. Cancellation-safe
@@ -115,87 +77,23 @@ public:
     /// the pool and is dropped).
     /// @throws std::system_error: the last address's connect errno, or a resolver_category() code.
     static Task<TcpStream> connect(std::string host, std::uint16_t port);
+    /// Connects to "host:port" ("localhost:6379", "[::1]:80"), as connect(host, port).
+    /// @throws std::invalid_argument (when awaited) without a valid port; else as connect(host, port).
+    static Task<TcpStream> connect(std::string host_port);
     /// Connects to `address`. Cancellation-safe as the other overload.
     /// @throws std::system_error with the errno (ECONNREFUSED, ETIMEDOUT...), naming the address.
     static Task<TcpStream> connect(SocketAddress address);
 
-    /// Reads what is available, up to buffer.size() bytes, waiting if nothing is. Yields the count;
-    /// 0 means end of stream (or an empty buffer). `buffer` must outlive the await.
-    /// Cancellation-safe. Throws as the class says.
-    ReadAwaiter read(std::span<std::byte> buffer) { return read_some(buffer.data(), buffer.size()); }
-    /// As read(std::span<std::byte>).
-    ReadAwaiter read(std::span<char> buffer) { return read_some(buffer.data(), buffer.size()); }
-    /// Reads exactly buffer.size() bytes. Not cancellation-safe: abandoned part way, the bytes
-    /// read so far are in `buffer` but their count is lost.
-    /// @throws std::system_error with StreamError::unexpected_eof if the stream ends first.
-    Task<void> read_exact(std::span<std::byte> buffer);
-    /// As read_exact(std::span<std::byte>).
-    Task<void> read_exact(std::span<char> buffer) { return read_exact(std::as_writable_bytes(buffer)); }
+    /// Splits the stream into a read half and a write half that two tasks may use at once; see
+    /// OwnedReadHalf (reunite() puts them back together). Dropping the write half shuts the
+    /// write side down.
+    std::pair<OwnedReadHalf<TcpStream>, OwnedWriteHalf<TcpStream>> into_split() && { return split_owned(std::move(*this)); }
 
-    /// Writes some of `data`, waiting for room if there is none; yields how much was written.
-    /// `data` must outlive the await. Cancellation-safe. Throws as the class says (EPIPE for a
-    /// closed peer: no SIGPIPE).
-    WriteAwaiter write(std::span<const std::byte> data) { return write_some(data.data(), data.size()); }
-    /// As write(std::span<const std::byte>).
-    WriteAwaiter write(std::string_view data) { return write_some(data.data(), data.size()); }
-    /// Writes all of `data`. Not cancellation-safe: abandoned part way, an unknown prefix was sent.
-    Task<void> write_all(std::span<const std::byte> data);
-    /// As write_all(std::span<const std::byte>).
-    Task<void> write_all(std::string_view data) { return write_all(std::as_bytes(std::span(data.data(), data.size()))); }
-
-    /// Waits until the socket is readable: data, end of stream or an error to report (Tokio's
-    /// readable()). Suspends only if the reactor reported nothing since the last would-block.
-    /// Cancellation-safe; spends one unit of budget. Throws as the class says.
-    ReadyAwaiter readable() { return ready(Interest::readable); }
-    /// Waits until the socket is writable (or hung up, or in error). As readable().
-    ReadyAwaiter writable() { return ready(Interest::writable); }
-    /// Waits for any of `interest`; yields what is ready (Ready::is_readable() ...). As readable().
-    ReadyAwaiter ready(Interest interest) { return ReadyAwaiter(reg_, interest.to_detail(), "weft: ready"); }
-
-    /// Reads what is available now without waiting: the count (0: end of stream, or an empty
-    /// buffer), or std::nullopt if it would block (nothing reported ready since the last
-    /// would-block, or the call got EAGAIN, which clears the readiness; await readable()).
-    /// @throws std::system_error with the errno (ECANCELED after close()); RuntimeShutdownError.
-    std::optional<std::size_t> try_read(std::span<std::byte> buffer) { return try_read_some(buffer.data(), buffer.size()); }
-    /// As try_read(std::span<std::byte>).
-    std::optional<std::size_t> try_read(std::span<char> buffer) { return try_read_some(buffer.data(), buffer.size()); }
-    /// Writes what fits now without waiting: the count, or std::nullopt if it would block (await
-    /// writable()). Throws as try_read (EPIPE for a closed peer: no SIGPIPE).
-    std::optional<std::size_t> try_write(std::span<const std::byte> data) { return try_write_some(data.data(), data.size()); }
-    /// As try_write(std::span<const std::byte>).
-    std::optional<std::size_t> try_write(std::string_view data) { return try_write_some(data.data(), data.size()); }
-
-    /// Shuts down one or both directions (the peer reads end of stream after a write shutdown).
-    /// @throws std::system_error (ECANCELED after close()), or RuntimeShutdownError.
-    void shutdown(Shutdown how);
-    /// Closes the connection now; waiting operations fail with ECANCELED. Idempotent; from any thread.
-    void close() noexcept { reg_.close(); }
-    /// False after close(), after the runtime shut down, or with no socket. From any thread.
-    bool is_open() const noexcept { return reg_.is_open(); }
-
-    /// This end's address. @throws std::system_error if getsockname fails.
-    SocketAddress local_addr() const;
     /// The peer's address. @throws std::system_error if getpeername fails (ENOTCONN...).
-    SocketAddress peer_addr() const;
-    /// Turns Nagle's algorithm off (`on`) or back on. @throws std::system_error if setsockopt fails.
-    void set_nodelay(bool on);
-    /// True while Nagle's algorithm is off. @throws std::system_error if getsockopt fails.
-    bool nodelay() const;
-    /// The socket's descriptor (-1 if none); still owned by the stream.
-    int native_handle() const noexcept { return reg_.fd(); }
+    SocketAddress peer_addr() const { return detail::peer_address(native_handle()); }
 
 private:
-    ReadAwaiter read_some(void* data, std::size_t size) {
-        return ReadAwaiter(reg_, weft::detail::Interest::read, "weft: read", detail::RecvOp{reg_.fd(), data, size});
-    }
-    WriteAwaiter write_some(const void* data, std::size_t size) {
-        return WriteAwaiter(reg_, weft::detail::Interest::write, "weft: write", detail::SendOp{reg_.fd(), data, size});
-    }
-
-    std::optional<std::size_t> try_read_some(void* data, std::size_t size);
-    std::optional<std::size_t> try_write_some(const void* data, std::size_t size);
-
-    weft::detail::Registration reg_;
+    friend class TcpSocket;
 };
 
 }  // namespace weft::net

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <numeric>
+#include <optional>
+#include <stdexcept>
 #include <set>
 #include <algorithm>
 #include <string>
@@ -17,6 +19,7 @@
 #include <weft/runtime/net/buffered.hpp>
 #include <weft/runtime/net/errors.hpp>
 #include <weft/runtime/net/tcp_listener.hpp>
+#include <weft/runtime/net/tcp_socket.hpp>
 #include <weft/runtime/net/tcp_stream.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/time.hpp>
@@ -35,6 +38,7 @@ using weft::net::BufReader;
 using weft::net::BufWriter;
 using weft::net::SocketAddress;
 using weft::net::TcpListener;
+using weft::net::TcpSocket;
 using weft::net::TcpStream;
 
 class TcpTest : public weft::test::AllRuntimes {};
@@ -455,6 +459,132 @@ TEST(TcpShutdown, DestroyingTheRuntimeClosesItsSocketsAndLaterUseFails) {
         (void)co_await s.read(std::span<char>(buf, 4));
     }(kept)),
                  weft::RuntimeShutdownError);
+}
+
+TEST_P(TcpTest, StreamOptionsRoundTrip) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = TcpListener::bind("127.0.0.1", 0);
+        TcpStream s = co_await TcpStream::connect(listener.local_addr());
+        s.set_nodelay(false);
+        EXPECT_FALSE(s.nodelay());
+        s.set_nodelay(true);
+        EXPECT_TRUE(s.nodelay());
+        s.set_ttl(42);
+        EXPECT_EQ(s.ttl(), 42u);
+        EXPECT_FALSE(s.linger().has_value());
+        s.set_linger(std::chrono::seconds(3));
+        EXPECT_EQ(s.linger(), std::optional<std::chrono::seconds>(3));
+        s.set_linger(std::nullopt);
+        EXPECT_FALSE(s.linger().has_value());
+        s.set_keepalive(true);
+        EXPECT_TRUE(s.keepalive());
+        s.set_keepalive(false);
+        EXPECT_FALSE(s.keepalive());
+        s.set_recv_buffer_size(32 * 1024);
+        EXPECT_GE(s.recv_buffer_size(), 32u * 1024);  // Linux doubles it
+        s.set_send_buffer_size(32 * 1024);
+        EXPECT_GE(s.send_buffer_size(), 32u * 1024);
+        try {
+            s.set_ttl(1000);  // out of range
+            ADD_FAILURE() << "a TTL of 1000 was accepted";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::error_code(EINVAL, std::system_category()));
+        }
+        co_return;
+    }());
+}
+
+TEST_P(TcpTest, ATcpSocketIsConfiguredBeforeItListensOrConnects) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpSocket server = TcpSocket::new_v4();
+        server.set_reuseaddr(true);
+        server.set_reuseport(true);
+        EXPECT_TRUE(server.reuseaddr());
+        EXPECT_TRUE(server.reuseport());
+        server.set_recv_buffer_size(64 * 1024);
+        EXPECT_GE(server.recv_buffer_size(), 64u * 1024);
+        server.bind(SocketAddress("127.0.0.1", 0));
+        const SocketAddress address = server.local_addr();
+        TcpListener listener = std::move(server).listen(16);
+        EXPECT_EQ(server.native_handle(), -1);  // consumed
+        EXPECT_EQ(listener.local_addr(), address);
+
+        // A second listener on the same port: allowed because both set SO_REUSEPORT.
+        TcpSocket twin = TcpSocket::new_v4();
+        twin.set_reuseport(true);
+        twin.bind(address);
+        TcpListener second = std::move(twin).listen(16);
+
+        TcpSocket client = TcpSocket::new_v4();
+        EXPECT_TRUE(client.nodelay());  // on by default, as every weft stream
+        client.set_nodelay(false);
+        client.set_keepalive(true);
+        client.set_send_buffer_size(64 * 1024);
+        TcpStream s = co_await std::move(client).connect(address);
+        EXPECT_FALSE(s.nodelay());  // what the socket was configured with carries over
+        EXPECT_TRUE(s.keepalive());
+        EXPECT_GE(s.send_buffer_size(), 64u * 1024);
+        EXPECT_EQ(s.peer_addr(), address);
+        co_await s.write_all("hi");
+    }());
+}
+
+TEST_P(TcpTest, ConnectingATcpSocketToAClosedPortIsRefused) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        SocketAddress gone;
+        { gone = TcpListener::bind("127.0.0.1", 0).local_addr(); }
+        TcpSocket client = TcpSocket::new_v4();
+        try {
+            (void)co_await std::move(client).connect(gone);
+            ADD_FAILURE() << "connected to a closed port";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::error_code(ECONNREFUSED, std::system_category()));
+        }
+    }());
+}
+
+TEST_P(TcpTest, BindAndConnectByHostAndPortString) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        TcpListener listener = co_await TcpListener::bind(std::string("localhost:0"));
+        const SocketAddress bound = listener.local_addr();
+        EXPECT_NE(bound.port(), 0);
+        const std::string target = "localhost:" + std::to_string(bound.port());
+        TcpStream s = co_await TcpStream::connect(target);  // tries each address of localhost in turn
+        Accepted a = co_await listener.accept();
+        EXPECT_EQ(s.peer_addr(), bound);
+        EXPECT_EQ(a.peer, s.local_addr());
+        TcpStream numeric = co_await TcpStream::connect(bound.to_string());  // "127.0.0.1:p" or "[::1]:p"
+        Accepted b = co_await listener.accept();
+        EXPECT_EQ(b.peer, numeric.local_addr());
+    }());
+}
+
+TEST_P(TcpTest, AHostNameConnectToAClosedPortIsRefusedAndABadPortIsInvalid) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        std::uint16_t port;
+        { port = TcpListener::bind("127.0.0.1", 0).local_addr().port(); }
+        const std::string target = "localhost:" + std::to_string(port);
+        try {
+            (void)co_await TcpStream::connect(target);
+            ADD_FAILURE() << "connected to a closed port";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::error_code(ECONNREFUSED, std::system_category()));
+        }
+        const std::vector<std::string> bad_targets = {"localhost", "localhost:", "localhost:http", "localhost:70000"};
+        for (const std::string& bad : bad_targets) {
+            const std::string text = bad;
+            try {
+                (void)co_await TcpStream::connect(text);
+                ADD_FAILURE() << "accepted " << bad;
+            } catch (const std::invalid_argument&) {
+            }
+        }
+    }());
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(TcpTest);
