@@ -25,7 +25,10 @@
 #include <weft/redis/resp_parser.hpp>
 #include <weft/redis/url.hpp>
 #include <weft/redis/value.hpp>
+#include <weft/runtime/block_in_place.hpp>
+#include <weft/runtime/coop.hpp>
 #include <weft/runtime/errors.hpp>
+#include <weft/runtime/handle.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/net/buffered.hpp>

@@ -124,7 +124,7 @@ public:
     }
 
 private:
-    friend class Runtime;  // block_on joins through cell_ and take_output, without allocating
+    friend class Handle;  // block_on joins through cell_ and take_output, without allocating
 
     T take_output() {
         struct Release {
