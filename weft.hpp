@@ -30,7 +30,10 @@
 #include <weft/redis/url.hpp>
 #include <weft/redis/value.hpp>
 #include <weft/runtime/async_fd.hpp>
+#include <weft/runtime/block_in_place.hpp>
+#include <weft/runtime/coop.hpp>
 #include <weft/runtime/errors.hpp>
+#include <weft/runtime/handle.hpp>
 #include <weft/runtime/interest.hpp>
 #include <weft/runtime/join.hpp>
 #include <weft/runtime/join_handle.hpp>

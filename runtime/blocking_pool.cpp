@@ -23,7 +23,11 @@ bool BlockingPool::submit(std::function<void()> job) {
         std::thread thread;
         try {
             threads_.reserve(threads_.size() + 1);  // so that keeping the handle cannot throw
-            thread = std::thread([this] { thread_main(); });
+            // The Scheduler stays alive while this thread runs (see shutdown).
+            thread = std::thread([this, keep_alive = scheduler_.weak_from_this().lock()]() mutable {
+                thread_main();
+                keep_alive.reset();  // may free the Scheduler, and this pool with it: the last use
+            });
         } catch (...) {
             // No new thread. With none live, nothing would ever run the job: hand the error back
             // rather than leave a spawn_blocking that never completes.
@@ -42,6 +46,7 @@ bool BlockingPool::submit(std::function<void()> job) {
 void BlockingPool::thread_main() {
     // Code run here may spawn onto its runtime.
     tls_context.scheduler = &scheduler_;
+    scheduler_.thread_started();
     std::unique_lock lock(mutex_);
     for (;;) {
         if (!jobs_.empty()) {
@@ -60,7 +65,7 @@ void BlockingPool::thread_main() {
         if (!woke) break;  // idle for the keep-alive time
     }
     --live_threads_;
-    tls_context.scheduler = nullptr;
+    exited_.notify_all();
     // After shutdown took the handles, shutdown joins this thread. Otherwise this thread exits on
     // its own: it parks its handle for whoever comes next and joins the one parked before it.
     std::thread previous;
@@ -73,22 +78,32 @@ void BlockingPool::thread_main() {
     }
     lock.unlock();
     if (previous.joinable()) previous.join();
+    scheduler_.thread_stopping();
+    tls_context.scheduler = nullptr;
 }
 
-void BlockingPool::shutdown() {
+void BlockingPool::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
     std::deque<std::function<void()>> dropped;
     std::vector<std::thread> threads;
     std::thread last_exiting;
+    bool all_exited = true;
     {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         shutdown_ = true;
         dropped.swap(jobs_);
+        cv_.notify_all();
+        // Threads that leave meanwhile hand their handles on through last_exiting_ as usual.
+        if (timeout) all_exited = exited_.wait_for(lock, *timeout, [this] { return live_threads_ == 0; });
         threads.swap(threads_);
         last_exiting = std::move(last_exiting_);
     }
-    cv_.notify_all();
     dropped.clear();
-    for (auto& t : threads) t.join();
+    for (auto& t : threads) {
+        // Still in a call after the timeout: left behind. It finds itself in no list when it
+        // exits, so it touches only the pool's lock and count, kept alive by its reference.
+        if (all_exited) t.join();
+        else t.detach();
+    }
     if (last_exiting.joinable()) last_exiting.join();  // it has joined any before it
 }
 

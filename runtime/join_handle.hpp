@@ -126,7 +126,7 @@ public:
     }
 
 private:
-    friend class Runtime;  // block_on joins through cell_ and take_output, without allocating
+    friend class Handle;      // block_on joins through cell_ and take_output, without allocating
     friend class JoinSet<T>;  // installs its own join waker, and takes the output once woken
 
     T take_output() {

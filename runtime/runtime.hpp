@@ -9,12 +9,14 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 #include "detail/scheduler.hpp"
 #include "detail/spawn.hpp"
 #include "errors.hpp"
+#include "handle.hpp"
 #include "join_handle.hpp"
 #include "metrics.hpp"
 #include "task.hpp"
@@ -46,11 +48,21 @@ struct RuntimeOptions {
     /// whichever thread releases the task's result (usually a worker); an exception it throws is
     /// printed and ignored.
     std::function<void(std::exception_ptr)> on_unhandled_exception{};
+    /// Called on every thread the runtime starts (each multi_thread worker and each blocking-pool
+    /// thread) before it runs anything, and on_thread_stop as the last thing it does, as Tokio's
+    /// Builder::on_thread_start/stop. Not called on block_on's caller (a current_thread runtime
+    /// has no worker thread). Must not throw (the thread would call std::terminate). A blocking
+    /// thread left behind by shutdown_timeout calls on_thread_stop when its call returns.
+    std::function<void()> on_thread_start{};
+    std::function<void()> on_thread_stop{};
+    /// The name of those threads (pthread_setname_np; cut to Linux's 15 characters). Empty: they
+    /// keep the name inherited from the thread that started them.
+    std::string thread_name = "weft-worker";
 };
 
 /// Owns worker threads, their run queues, the blocking pool, and every spawned task.
 ///
-/// Destroying a Runtime shuts it down (see shutdown()). A Runtime must not be destroyed from one of
+/// Destroying a Runtime shuts it down (see shutdown()); Handles to it stay safe to use and fail. A Runtime must not be destroyed from one of
 /// its own worker threads (shutdown() throws there, so the destructor would terminate), nor while
 /// other threads still wake its tasks.
 class Runtime {
@@ -79,13 +91,7 @@ public:
     /// @throws std::invalid_argument if `task` is empty.
     template <class T>
     T block_on(Task<T> task) {
-        check_can_block();
-        // Whatever can fail comes before the spawn: once it runs, the task may refer to this
-        // caller's stack, so block_on must not leave (by an exception) before the task completed.
-        detail::ScopedThreadNotifier notifier;
-        JoinHandle<T> handle = detail::spawn_on(*scheduler_, std::move(task));
-        wait_for(handle.cell_, *notifier.operator->());
-        return handle.take_output();
+        return handle_.block_on(std::move(task));
     }
 
     /// Starts `task` on this runtime and returns the handle to its result. From any thread. On a
@@ -94,7 +100,7 @@ public:
     /// @throws std::invalid_argument if `task` is empty.
     template <class T>
     JoinHandle<T> spawn(Task<T> task) {
-        return detail::spawn_on(*scheduler_, std::move(task));
+        return handle_.spawn(std::move(task));
     }
 
     /// Runs `fn()` on a separate pool of threads that may block (file I/O, a blocking library call).
@@ -105,7 +111,7 @@ public:
     /// @throws RuntimeShutdownError once shutdown has begun.
     template <class F>
     auto spawn_blocking(F&& fn) {
-        return spawn(detail::run_blocking(*scheduler_, std::decay_t<F>(std::forward<F>(fn))));
+        return handle_.spawn_blocking(std::forward<F>(fn));
     }
 
     /// Stops the workers after their current poll, destroys every unfinished task's frame (running
@@ -114,6 +120,21 @@ public:
     /// runtime's workers.
     /// @throws std::logic_error if called from a worker thread (a task) of this runtime.
     void shutdown();
+
+    /// Like shutdown(), but waits at most `timeout` for the running blocking calls: the threads of
+    /// those still running then are left behind (detached) and exit when their call returns, as
+    /// Tokio's shutdown_timeout does. Their results are dropped; they still hold the runtime's
+    /// (shut down) state, which is freed by whichever of them, or of the Handles, ends last.
+    /// Differs from Tokio: worker threads are always joined (they stop after their current poll).
+    /// @throws std::logic_error if called from a worker thread (a task) of this runtime.
+    void shutdown_timeout(std::chrono::nanoseconds timeout);
+    /// shutdown_timeout(0): shuts down without waiting for any blocking call (Tokio's
+    /// shutdown_background).
+    void shutdown_background();
+
+    /// A Handle to this runtime: spawn, block_on and enter it from elsewhere. It stays valid after
+    /// the Runtime is destroyed, and then fails with RuntimeShutdownError (see Handle).
+    Handle handle() const noexcept { return handle_; }
 
     /// True once shutdown has begun. From any thread.
     bool is_shut_down() const noexcept;
@@ -126,12 +147,8 @@ public:
     RuntimeMetrics metrics() const;
 
 private:
-    void check_can_block() const;
-    // Returns once `task` completed: drives it (current_thread) or waits for it. Never throws.
-    void wait_for(detail::TaskHeader* task, detail::ThreadNotifier& notifier) noexcept;
-
     Flavor flavor_;
-    std::unique_ptr<detail::Scheduler, void (*)(detail::Scheduler*)> scheduler_;
+    Handle handle_;  // shares the scheduler with every Handle handed out
 };
 
 /// Starts `task` on the current runtime: the one whose task (or spawn_blocking function) is

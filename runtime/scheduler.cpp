@@ -1,6 +1,8 @@
 // The scheduler's shared state: spawning, scheduling and completion, and the entry points public
 // templates call. Shutdown (scheduler_shutdown.cpp), metrics (scheduler_metrics.cpp), the task
 // waker (task_waker.cpp) and unhandled-exception reports (unhandled_exceptions.cpp) live apart.
+#include <pthread.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -16,7 +18,10 @@ namespace weft::detail {
 
 void bind_and_schedule(Scheduler& scheduler, TaskHeader* task) { scheduler.spawn(task); }
 
-Scheduler* current_scheduler() noexcept { return tls_context.scheduler; }
+Scheduler* current_scheduler() noexcept {
+    const ThreadContext& ctx = tls_context;
+    return ctx.entered ? ctx.entered : ctx.scheduler;
+}
 
 Driver& current_driver() {
     Scheduler* scheduler = tls_context.scheduler;
@@ -50,7 +55,25 @@ Scheduler::~Scheduler() {
 void Scheduler::start_threads() {
     has_worker_threads_ = true;
     threads_.reserve(workers_.size());
-    for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
+    for (auto& worker : workers_)
+        threads_.emplace_back([this, w = worker.get()] {
+            thread_started();
+            w->run();
+            thread_stopping();
+        });
+}
+
+void Scheduler::thread_started() const {
+    if (!options_.thread_name.empty()) {
+        // Linux allows 15 characters and the terminator; a longer name would fail to set at all.
+        const std::string name = options_.thread_name.substr(0, 15);
+        pthread_setname_np(pthread_self(), name.c_str());
+    }
+    if (options_.on_thread_start) options_.on_thread_start();
+}
+
+void Scheduler::thread_stopping() const {
+    if (options_.on_thread_stop) options_.on_thread_stop();
 }
 
 // A spawn must either be refused or land where shutdown will find the task (a queue it drains).

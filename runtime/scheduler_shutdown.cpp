@@ -14,7 +14,7 @@
 
 namespace weft::detail {
 
-void Scheduler::shutdown() {
+void Scheduler::shutdown(std::optional<std::chrono::nanoseconds> blocking_timeout) {
     ThreadContext& ctx = tls_context;
     if (ctx.worker && ctx.scheduler == this)
         throw std::logic_error("weft: a runtime cannot be shut down from one of its own tasks");
@@ -34,7 +34,7 @@ void Scheduler::shutdown() {
         core_released_.wait(core_lock, [this] { return !core_taken_; });
         core_taken_ = true;
     }
-    blocking_.shutdown();
+    blocking_.shutdown(blocking_timeout);
 
     // Spawns from other threads that got past the flag are queued by the time this count is 0.
     while (unjoined_spawns_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();

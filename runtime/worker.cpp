@@ -57,7 +57,9 @@
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
+#include "block_in_place.hpp"
 #include "detail/backoff.hpp"  // cpu_relax
 #include "detail/cancel_scope.hpp"
 #include "detail/context.hpp"
@@ -126,6 +128,7 @@ void Worker::run_until(const TaskHeader& task) {
     const ThreadContext saved = ctx;
     ctx.worker = this;
     ctx.scheduler = &scheduler_;
+    ctx.entered = nullptr;  // a Handle::enter guard on this thread does not apply to the tasks
     while (!task.is_complete() && !scheduler_.is_shutdown()) {
         if (run_one_round() || task.is_complete()) continue;
         if (has_deferred()) park_yield();
@@ -283,7 +286,7 @@ void Worker::poll(TaskHeader* task) {
     ctx.yield_requested = false;
     ctx.defer_requested = false;
     ctx.pending = nullptr;
-    coop::reset_budget();
+    coop::reset_budget(task->unconstrained_depth != 0);
 
     bool resume = true;
     if (!task->cancel_scopes().empty()) {
@@ -394,6 +397,41 @@ void Worker::push_back(TaskHeader* task) noexcept {
         std::abort();
     }
     WorkerCounters::bump(counters_.overflows);
+}
+
+void Worker::hand_off_queued() noexcept {
+    std::size_t moved = 0;
+    const auto give = [&](TaskHeader* task) {
+        if (!scheduler_.injector.enqueue(injector_producer_, task)) {
+            std::fputs("weft: out of memory moving tasks to the injection queue\n", stderr);
+            std::abort();
+        }
+        ++moved;
+    };
+    if (TaskHeader* t = std::exchange(lifo_slot_, nullptr)) give(t);
+    while (TaskHeader* t = queue_.pop()) give(t);
+    for (std::size_t i = 0; i < deferred_count_; ++i) give(deferred_[i]);
+    deferred_count_ = 0;
+    // One woken worker searches and wakes the next when it finds work (run_task); a few calls cover
+    // a notify that finds a searcher about to give up.
+    for (std::size_t i = 0; i < std::min<std::size_t>(moved, scheduler_.num_workers()); ++i) scheduler_.notify_parked();
+}
+
+BlockInPlaceScope::BlockInPlaceScope() : saved_(tls_context) {
+    ThreadContext& ctx = tls_context;
+    if (!ctx.worker) return;  // not a worker: nothing to hand off
+    if (ctx.scheduler->is_current_thread())
+        throw std::logic_error("weft::block_in_place called on a current_thread runtime; use spawn_blocking");
+    ctx.worker->hand_off_queued();
+    // A plain thread of the runtime, as a blocking-pool thread is, until fn returns.
+    ctx = ThreadContext{};
+    ctx.scheduler = saved_.scheduler;
+    ctx.entered = saved_.entered;
+    active_ = true;
+}
+
+BlockInPlaceScope::~BlockInPlaceScope() {
+    if (active_) tls_context = saved_;
 }
 
 void Worker::notify_others() noexcept {

@@ -39,7 +39,9 @@ struct ThreadContext {
     std::coroutine_handle<> next{};     // trampoline slot: the coroutine to resume next
     Worker* worker = nullptr;           // set on worker threads (and the block_on thread of a
                                         // current-thread runtime while it drives)
-    Scheduler* scheduler = nullptr;     // the runtime `weft::spawn` uses on this thread
+    Scheduler* scheduler = nullptr;     // the runtime this thread works for (a worker, a blocking
+                                        // thread, block_on's caller while it drives)
+    Scheduler* entered = nullptr;       // set by Handle::enter: `weft::spawn` uses it over `scheduler`
     std::uint32_t budget = 0;           // cooperative budget left in this poll
     bool yield_requested = false;       // the task suspended to yield, not to wait
     bool defer_requested = false;       // ...by yield_now: set aside until the driver was polled

@@ -11,8 +11,14 @@ namespace weft::detail::coop {
 
 inline constexpr std::uint32_t kBudgetPerPoll = 128;
 
+// The budget of a task inside weft::unconstrained: never spent in practice (Tokio's unconstrained
+// budget is a None; a poll would need four billion operations to run this down).
+inline constexpr std::uint32_t kUnconstrainedBudget = UINT32_MAX;
+
 // Called by the worker before each poll.
-inline void reset_budget() noexcept { this_thread_context().budget = kBudgetPerPoll; }
+inline void reset_budget(bool unconstrained = false) noexcept {
+    this_thread_context().budget = unconstrained ? kUnconstrainedBudget : kBudgetPerPoll;
+}
 
 // Takes one unit of budget. Returns false when the budget is spent: the caller should complete
 // its operation only after yielding (see `request_yield`). Outside a task there is no budget.

@@ -13,6 +13,7 @@ namespace weft::detail {
 
 class Scheduler;
 class Driver;
+class ThreadNotifier;
 
 // The timers and reactor of the runtime this thread belongs to. Throws std::logic_error on a
 // thread that belongs to no runtime, RuntimeShutdownError once it has shut down.
@@ -44,5 +45,12 @@ void submit_blocking(Scheduler& scheduler, std::function<void()> job);
 
 // True on a thread that must not block: a runtime worker.
 bool is_worker_thread() noexcept;
+
+// block_on's checks before it spawns: std::logic_error on a worker thread, RuntimeShutdownError
+// after shutdown.
+void check_can_block(const Scheduler& scheduler);
+// block_on's wait once its task is spawned: drives the runtime (current_thread) or waits. Returns
+// only once `task` completed; never throws (the task may refer to the caller's stack).
+void block_on_wait(Scheduler& scheduler, TaskHeader* task, ThreadNotifier& notifier) noexcept;
 
 }  // namespace weft::detail

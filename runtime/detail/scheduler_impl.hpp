@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -58,6 +60,9 @@ public:
 
     // From this worker's own thread only.
     void schedule_local(TaskHeader* task, ScheduleKind kind) noexcept;
+    // block_in_place, from this worker's thread inside a poll: every queued task goes to the
+    // injector, and a parked worker is woken to take them.
+    void hand_off_queued() noexcept;
 
     // Shutdown, after the worker's thread stopped: hands back every queued task.
     template <class F>
@@ -112,20 +117,31 @@ private:
     TaskHeader* deferred_[kMaxDeferred];
 };
 
-class Scheduler {
+// Owned by a shared_ptr (the Runtime's and every Handle's, and each blocking thread's): a Handle
+// that outlives its Runtime still points at a live, shut-down Scheduler, and a blocking thread that
+// shutdown_timeout left behind still has its pool to return to.
+class Scheduler : public std::enable_shared_from_this<Scheduler> {
 public:
     struct Options {
         std::uint32_t workers;
+        bool current_thread;
         bool lifo_enabled;
         std::size_t max_blocking_threads;
         std::chrono::milliseconds blocking_keep_alive;
         std::function<void(std::exception_ptr)> on_unhandled_exception;
+        std::function<void()> on_thread_start;
+        std::function<void()> on_thread_stop;
+        std::string thread_name;
     };
 
     explicit Scheduler(Options options);
     ~Scheduler();
 
     void start_threads();          // multi-thread flavor
+    bool is_current_thread() const noexcept { return options_.current_thread; }
+    // On every thread the runtime starts (workers, blocking threads): first thing and last thing.
+    void thread_started() const;
+    void thread_stopping() const;
     Worker& worker(std::uint32_t i) { return *workers_[i]; }
     std::uint32_t num_workers() const noexcept { return static_cast<std::uint32_t>(workers_.size()); }
 
@@ -152,7 +168,9 @@ public:
     void block_on_current_thread(TaskHeader* task, ThreadNotifier& notifier) noexcept;
     static void wait_until_complete(TaskHeader* task, ThreadNotifier& notifier) noexcept;
 
-    void shutdown();
+    // `blocking_timeout`: how long to wait for running blocking calls before leaving their threads
+    // behind (shutdown_timeout); none waits for them all.
+    void shutdown(std::optional<std::chrono::nanoseconds> blocking_timeout = std::nullopt);
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
     bool lifo_enabled() const noexcept { return options_.lifo_enabled; }
     void count_remote_spawn() noexcept { remote_spawns_.fetch_add(1, std::memory_order_relaxed); }

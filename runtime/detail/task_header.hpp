@@ -230,6 +230,9 @@ public:
     TaskHeader* owned_prev = nullptr;
     TaskHeader* owned_next = nullptr;
     bool is_owned = false;
+    // Open weft::unconstrained sections in the task's await chain: while above zero each poll gets
+    // an unlimited budget. Touched only by the thread polling the task.
+    std::uint16_t unconstrained_depth = 0;
 
 private:
     atomic<std::uint64_t> state_;
