@@ -44,6 +44,7 @@ Task<Client> Client::connect(std::string host, std::uint16_t port, ClientOptions
         failed = e.code();
     }
     if (failed) throw IoError(failed, "weft::redis: connecting to " + peer);
+    if (options.keepalive) stream->set_keepalive(true);
     co_return Client(std::move(*stream), std::move(peer), std::move(options));
 }
 

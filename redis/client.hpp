@@ -39,6 +39,11 @@ struct ClientOptions {
     std::size_t max_line_length = std::size_t{512} * 1024 * 1024;
     /// Longest bulk string (Redis's own proto-max-bulk-len default).
     std::size_t max_bulk_length = std::size_t{512} * 1024 * 1024;
+    /// Turn TCP keepalive probes on (SO_KEEPALIVE), so a connection to a server that vanished
+    /// without closing it (a dead host, a dropped NAT entry) eventually fails instead of waiting
+    /// for ever; the kernel's timing applies (net.ipv4.tcp_keepalive_time). On by default, as
+    /// redis-server's own tcp-keepalive.
+    bool keepalive = true;
     /// Receives each RESP3 push message (`>`: Pub/Sub messages, client-tracking invalidations),
     /// on the task reading the connection, as it is parsed: pushes never count as a command's
     /// reply. Empty (the default): pushes are dropped. It must not block; an exception from it

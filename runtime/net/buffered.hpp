@@ -100,14 +100,17 @@ public:
         }
     }
     /// The next line without its "\n" or "\r\n", into `line` (replacing it). False at end of
-    /// stream. Not cancellation-safe: a partial line taken before it was abandoned is in `line`,
-    /// and the next call clears it.
+    /// stream (a last line without "\n" is returned first). Cancellation-safe, so it can race other
+    /// operations in weft::select: abandoned part way, the bytes of the line taken so far stay in
+    /// the reader and the next read_line returns the whole line (read_line again before any other
+    /// read, which would not see them).
     Task<bool> read_line(std::string& line) {
-        line.clear();
         // Not `if (co_await ... == 0)`: g++ 12 miscompiles a co_await in a condition expression
         // (the awaiting task never resumes; README, Pitfalls).
-        const std::size_t n = co_await read_until('\n', line);
-        if (n == 0) co_return false;
+        const std::size_t n = co_await read_until('\n', partial_line_);
+        if (n == 0 && partial_line_.empty()) co_return false;
+        line.swap(partial_line_);
+        partial_line_.clear();
         if (!line.empty() && line.back() == '\n') line.pop_back();
         if (!line.empty() && line.back() == '\r') line.pop_back();
         co_return true;
@@ -136,6 +139,7 @@ private:
     Stream& stream_;
     std::vector<char> buffer_;
     std::size_t begin_ = 0, end_ = 0;
+    std::string partial_line_;  // a line read_line began and was abandoned in (see read_line)
 };
 
 /// Buffering over a stream's writes, so many small writes cost one system call.

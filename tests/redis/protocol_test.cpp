@@ -71,6 +71,11 @@ TEST_P(RedisProtocolTest, Resp2NamesTheConnectionWithClientSetname) {
         EXPECT_EQ(c.protocol(), RespVersion::resp2);
         const Value name = co_await c.command("CLIENT", "GETNAME");
         EXPECT_EQ(name.as_string(), "weft-resp2");
+        EXPECT_TRUE(c.stream().keepalive());  // on by default
+        ClientOptions without;
+        without.keepalive = false;
+        Client plain = co_await Client::connect("127.0.0.1", port, std::move(without));
+        EXPECT_FALSE(plain.stream().keepalive());
     }(port()));
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,6 +15,8 @@
 #include <weft/runtime/net/unix_listener.hpp>
 #include <weft/runtime/net/unix_stream.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/select.hpp>
+#include <weft/runtime/time.hpp>
 
 #include "support/net_helpers.hpp"
 #include "support/runtimes.hpp"
@@ -108,6 +111,37 @@ TEST_P(UnixSocketTest, BindingAnExistingPathAndConnectingToNoneAreErrors) {
             EXPECT_EQ(e.code(), std::error_code(ENAMETOOLONG, std::system_category()));
         }
     }(path, dir.file("missing.sock"))));
+}
+
+// read_line can race other operations in select: a line abandoned half-read is returned whole
+// by the next read_line (the chat server's pattern: a client's next line against broadcasts).
+TEST_P(UnixSocketTest, AReadLineThatLostASelectKeepsItsPartialLineForTheNextCall) {
+    auto rt = make_runtime();
+    rt->block_on(bounded([]() -> Task<void> {
+        auto [a, b] = UnixStream::pair();
+        BufReader in(b);
+        std::string line;
+        co_await a.write_all(std::string_view("first half, "));
+        for (int round = 0; round < 3; ++round) {
+            Task<bool> reading = in.read_line(line);
+            auto r = co_await weft::select(std::move(reading), weft::sleep(std::chrono::milliseconds(20)));
+            EXPECT_EQ(r.index(), 1u);  // no newline yet: the timer wins, the partial line is kept
+        }
+        co_await a.write_all(std::string_view("second half\nnext\n"));
+        bool more = co_await in.read_line(line);
+        EXPECT_TRUE(more);
+        EXPECT_EQ(line, "first half, second half");
+        more = co_await in.read_line(line);
+        EXPECT_TRUE(more);
+        EXPECT_EQ(line, "next");
+        co_await a.write_all(std::string_view("no newline at the end"));
+        a.shutdown(weft::net::Shutdown::write);
+        more = co_await in.read_line(line);
+        EXPECT_TRUE(more);
+        EXPECT_EQ(line, "no newline at the end");
+        more = co_await in.read_line(line);
+        EXPECT_FALSE(more);
+    }()));
 }
 
 TEST_P(UnixSocketTest, APairCarriesLinesBothWaysThroughBufferedReadersAndWriters) {
