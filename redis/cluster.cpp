@@ -182,8 +182,14 @@ namespace {
 
 std::string address_of(std::string_view host, std::uint16_t port) {
     // An IPv6 address is bracketed so the port stays apart.
-    if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]:" + std::to_string(port);
-    return std::string(host) + ":" + std::to_string(port);
+    const bool v6 = host.find(':') != std::string_view::npos;
+    std::string out;
+    if (v6) out += '[';
+    out += host;
+    if (v6) out += ']';
+    out += ':';
+    out += std::to_string(port);
+    return out;
 }
 
 // "host:port" or "[v6]:port"; nullopt if it is neither.
