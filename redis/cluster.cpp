@@ -417,9 +417,7 @@ public:
                 const std::lock_guard lock(mutex_);
                 cell = node->manager;
             }
-            const ConnectionInfo info = node->info;
-            const ClusterOptions options = options_;
-            auto getting = cell->get_or_init([&] { return connect_node(info, options); });
+            auto getting = cell->get_or_init([&] { return connect_node(node->info, options_); });
             const Manager manager = co_await std::move(getting);
             if (!manager.is_failed() || tries > 0) co_return manager;
             const std::lock_guard lock(mutex_);
@@ -527,7 +525,8 @@ std::string ClusterClient::master_of(std::uint16_t slot) const { return state_->
 Task<Value> ClusterClient::route(std::shared_ptr<detail::ClusterState> state, std::string encoded,
                                  std::optional<std::uint16_t> slot) {
     const ClusterOptions& options = state->options();
-    detail::Backoff backoff(options.min_backoff, options.max_backoff);
+    // Made on the first retry only: seeding it (std::random_device) costs more than a command.
+    std::optional<detail::Backoff> backoff;
     std::size_t redirects = 0;
     std::size_t attempts = 0;
     std::optional<detail::Redirect> redirect;  // where the last MOVED or ASK sent us
@@ -583,7 +582,8 @@ Task<Value> ClusterClient::route(std::shared_ptr<detail::ClusterState> state, st
         }
         if (text.starts_with("TRYAGAIN") || text.starts_with("CLUSTERDOWN")) {
             if (++attempts >= options.max_attempts) co_return reply;
-            co_await weft::sleep(backoff.next());
+            if (!backoff) backoff.emplace(options.min_backoff, options.max_backoff);
+            co_await weft::sleep(backoff->next());
             redirect.reset();  // the map decides again
             continue;
         }
