@@ -2,7 +2,8 @@
 // one pipelining manager (redis/manager.hpp) per master, and sends each command to the master that
 // owns its key's hash slot (redis/cluster_slot.hpp), following MOVED and ASK redirections.
 //
-//   ClusterClient redis = co_await ClusterClient::connect({"127.0.0.1:7000", "127.0.0.1:7001"});
+//   std::vector<std::string> seeds{"127.0.0.1:7000", "127.0.0.1:7001"};   // bound first (g++ 12)
+//   ClusterClient redis = co_await ClusterClient::connect(seeds);
 //   co_await redis.set("{user1}.name", "ada");
 //   Value both = co_await redis.command("MGET", "{user1}.name", "{user1}.mail");   // one slot
 //

@@ -214,6 +214,25 @@ Task<long> errors_sent(const RedisCluster& cluster, std::string prefix) {
     co_return total;
 }
 
+TEST_P(ClusterTest, SeedsAreUrlsOrHostPortsAndBadOnesAreRefused) {
+    RedisCluster& cluster = *shared_cluster();
+    auto rt = make_runtime();
+    rt->block_on([](const RedisCluster& cluster) -> Task<void> {
+        // A dead seed first: the next one gives the map.
+        const std::vector<std::string> seeds{"127.0.0.1:1", "redis://127.0.0.1:" + std::to_string(cluster.node(1).port())};
+        ClusterClient redis = co_await ClusterClient::connect(seeds);
+        EXPECT_EQ(redis.masters().size(), 3u);
+        const Value pong = co_await redis.command("PING");
+        EXPECT_EQ(pong, Value::simple_string("PONG"));
+        const std::vector<std::string> bad{"no-port-here"};
+        const auto refused = co_await caught<std::invalid_argument>(ClusterClient::connect(bad));
+        EXPECT_TRUE(refused.has_value());
+        const std::vector<std::string> dead{"127.0.0.1:1"};
+        const auto failed = co_await caught<weft::redis::IoError>(ClusterClient::connect(dead));
+        EXPECT_TRUE(failed.has_value());
+    }(cluster));
+}
+
 // Moves `slot` from its owner to another master, a few keys at a time, as redis-cli --cluster
 // reshard does: IMPORTING on the target, MIGRATING on the source, MIGRATE the keys, then SETSLOT
 // NODE on every master. Starts once `started` says the writers are going.
