@@ -199,19 +199,28 @@ TEST_P(ClusterTest, CrossSlotCommandsAreRefusedFromTheCall) {
     }(cluster));
 }
 
-// How many `prefix` error replies (MOVED, ASK) the cluster's nodes have sent (INFO errorstats).
-Task<long> errors_sent(const RedisCluster& cluster, std::string prefix) {
+// The sum over the cluster's nodes of the number after `field` in `INFO section`.
+Task<long> info_total(const RedisCluster& cluster, std::string section, std::string field) {
     long total = 0;
     for (std::size_t i = 0; i < cluster.size(); ++i) {
         Task<Client> connecting = Client::connect("127.0.0.1", cluster.node(i).port());
         Client node = co_await std::move(connecting);
-        const Value info = co_await node.command("INFO", "errorstats");
+        const Value info = co_await node.command("INFO", section);
         const std::string& text = info.as_string();
-        const std::string field = "errorstat_" + prefix + ":count=";
         if (const std::size_t at = text.find(field); at != std::string::npos)
             total += std::stol(text.substr(at + field.size()));
     }
     co_return total;
+}
+
+// How many `prefix` error replies (MOVED, ASK) the cluster's nodes have sent.
+Task<long> errors_sent(const RedisCluster& cluster, std::string prefix) {
+    return info_total(cluster, "errorstats", "errorstat_" + prefix + ":count=");
+}
+
+// How many times the nodes were asked for the map.
+Task<long> map_reads(const RedisCluster& cluster) {
+    return info_total(cluster, "commandstats", "cmdstat_cluster|shards:calls=");
 }
 
 TEST_P(ClusterTest, SeedsAreUrlsOrHostPortsAndBadOnesAreRefused) {
@@ -280,6 +289,7 @@ TEST_P(ClusterTest, SlotMigratedWhileTasksWriteLosesAndDuplicatesNothing) {
         const std::string source = redis.master_of(slot);
         const long asks_before = co_await errors_sent(cluster, "ASK");
         const long moves_before = co_await errors_sent(cluster, "MOVED");
+        const long reads_before = co_await map_reads(cluster);
         std::atomic<long> writes{0};
         std::atomic<bool> moved{false};
         constexpr int kTasks = 64;
@@ -330,6 +340,12 @@ TEST_P(ClusterTest, SlotMigratedWhileTasksWriteLosesAndDuplicatesNothing) {
         const long moves = co_await errors_sent(cluster, "MOVED");
         EXPECT_GT(asks, asks_before);
         EXPECT_GT(moves, moves_before);
+        // The callers that met MOVED with the same stale map shared a refresh: far fewer reads of
+        // the map than callers (a second one only if the first read came from a node that had not
+        // heard of the move yet).
+        const long reads = co_await map_reads(cluster) - reads_before;
+        EXPECT_GE(reads, 1);
+        EXPECT_LT(reads, kTasks / 4);
         for (const auto& k : keys) (void)co_await redis.del(k);
     }(cluster, key("migrated")));
 }
