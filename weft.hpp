@@ -22,6 +22,8 @@
 #include <weft/channels/watch.hpp>
 #include <weft/redis/batch.hpp>
 #include <weft/redis/client.hpp>
+#include <weft/redis/cluster.hpp>
+#include <weft/redis/cluster_slot.hpp>
 #include <weft/redis/errors.hpp>
 #include <weft/redis/manager.hpp>
 #include <weft/redis/resp_encoder.hpp>

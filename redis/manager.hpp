@@ -203,6 +203,9 @@ struct SpawnedManager;
 class Manager;
 
 namespace detail {
+// The cluster client's way in (cluster.cpp): sends an already encoded command, or several as one
+// unit, as Manager's own calls do.
+struct ManagerAccess;
 // spawn_manager and connect_manager: checks the options, makes the channel, spawns the task.
 SpawnedManager start_manager(Client client, std::size_t capacity, ManagerOptions options,
                              std::optional<ManagerReconnect> reconnect);
@@ -395,6 +398,7 @@ public:
     std::exception_ptr failure() const noexcept { return state_->failure(); }
 
 private:
+    friend struct detail::ManagerAccess;
     friend SpawnedManager detail::start_manager(Client client, std::size_t capacity, ManagerOptions options,
                                                 std::optional<detail::ManagerReconnect> reconnect);
     Manager(mpsc::Sender<detail::ManagerRequest> tx, std::shared_ptr<detail::ManagerState> state) noexcept
