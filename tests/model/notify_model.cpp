@@ -7,7 +7,8 @@
 // Checked (Tokio's documented guarantees): notify_one with nobody waiting stores one permit that
 // the next notified() consumes, and several store only one; notify_one and notify_last wake
 // exactly one waiter, the oldest or the newest; notify_waiters wakes every Notified created before
-// it and stores nothing; a waiter cancelled while a notify_one or notify_last picks it passes the
+// it and stores nothing; an enabled Notified is handed a notify_one that comes before its co_await;
+// a waiter cancelled while a notify_one or notify_last picks it passes the
 // notification on (to the next waiter or as the permit); no lost wake-up (a waiter left waiting
 // makes Relacy report a livelock); no waiter woken twice (FlagTarget asserts it); what the
 // notifier wrote before notifying is visible to the task it let through (a data race otherwise);
@@ -320,6 +321,58 @@ struct NotifyWaiters : rl::test_suite<NotifyWaiters<WaitForCreation>, 3> {
     }
 };
 
+// Notified::enable (Tokio's): T1 enables its Notified (it joins the line without a waker), then
+// awaits it (arm registers the waker, or finds the notification already there); T0 notifies once
+// T1 is enabled; T2, once T0 is done, tries a permit. The notification went to T1: T1 finishes,
+// T2 finds no permit, and nothing is left stored.
+struct EnableThenNotify : rl::test_suite<EnableThenNotify, 3> {
+    Notify* notify = nullptr;
+    FlagTarget target;
+    atomic<int> enabled;
+    atomic<int> notified;
+    rl::var<int> data;
+    bool t1_done = false, t2_took = false;
+
+    void before() {
+        notify = new Notify();
+        enabled.store(0, std::memory_order_relaxed);
+        notified.store(0, std::memory_order_relaxed);
+    }
+    void thread(unsigned index) {
+        if (index == 0) {
+            data($) = 1;
+            spin_until(enabled);
+            notify->notify_one();
+            notified.store(1, std::memory_order_release);
+        } else if (index == 1) {
+            Notified n;
+            n.emplace(notify);
+            RL_ASSERT(!n->enable());  // nothing stored yet: it waits in line
+            enabled.store(1, std::memory_order_release);
+            if (start(*n, target)) ++coverage.completed_early;  // handed the notification meanwhile
+            else {
+                finish(*n, target);
+                ++coverage.woken;
+            }
+            RL_ASSERT(data($) == 1);
+            t1_done = true;
+        } else {
+            spin_until(notified);
+            Notified n;
+            n.emplace(notify);
+            t2_took = n->await_ready();
+            if (t2_took) n->await_resume();
+        }
+    }
+    void after() {
+        RL_ASSERT(t1_done);
+        RL_ASSERT(!t2_took);  // the enabled Notified was handed it, not a permit
+        RL_ASSERT(stored_permits(*notify) == 0);
+        target.check_done();
+        delete notify;
+    }
+};
+
 constexpr int kIterations = 150000;
 
 template <class Test>
@@ -381,6 +434,13 @@ TEST(NotifyModel, NotifyWaitersWithConditionCheckLosesNoWakeUp) {
     const auto o = run<NotifyWaiters<false>>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.woken, 0);
+}
+
+TEST(NotifyModel, EnabledNotifiedIsHandedTheNotifyOne) {
+    const auto o = run<EnableThenNotify>();
+    EXPECT_TRUE(o.passed) << o.report;
+    EXPECT_GT(coverage.woken, 0);
+    EXPECT_GT(coverage.completed_early, 0);
 }
 
 // Seeded bug: notify_one stores its permit with a relaxed CAS. The task that consumes it then
