@@ -214,8 +214,10 @@ struct CancelRacesRelease : rl::test_suite<CancelRacesRelease, 3> {
 
 // Empty semaphore. T1 asks for 2, T2 for 1; T0 releases 1, then closes. Every waiter finishes,
 // with the permits or AcquireError::closed; the permit set aside for a waiter that got closed
-// returns to the count; later acquires fail.
-struct CloseWakesAll : rl::test_suite<CloseWakesAll, 3> {
+// returns to the count; later acquires fail. With CancelFirst, T1 gives up at some point instead
+// (in line, after a partial grant, after close woke it): the permit still ends up in the count.
+template <bool CancelFirst>
+struct CloseWakesAll : rl::test_suite<CloseWakesAll<CancelFirst>, 3> {
     Semaphore* sem = nullptr;
     FlagTarget targets[2];
     bool finished[2] = {};
@@ -229,6 +231,18 @@ struct CloseWakesAll : rl::test_suite<CloseWakesAll, 3> {
             return;
         }
         const unsigned i = index - 1;
+        if (CancelFirst && i == 0) {
+            Acquire a;
+            a.emplace(sem, 2);
+            if (!start(*a, targets[0])) {
+                for (int k = 0; k < 2 && !targets[0].woken(); ++k) rl::yield(1, $);
+                if (targets[0].woken()) ++coverage.cancel_after_grant;
+                else ++coverage.cancel_in_line;
+            }
+            a.reset();  // cancelled (or, completed at once, its result never taken)
+            finished[0] = true;
+            return;
+        }
         AcquireResult r = acquire(*sem, i == 0 ? 2 : 1, targets[i]);
         if (r.has_value()) ++coverage.granted;
         else {
@@ -311,10 +325,17 @@ TEST(SemaphoreModel, CancelledAcquireGivesBackWhatItWasGiven) {
 }
 
 TEST(SemaphoreModel, CloseWakesEveryWaiterWithAnError) {
-    const auto o = run<CloseWakesAll>();
+    const auto o = run<CloseWakesAll<false>>();
     EXPECT_TRUE(o.passed) << o.report;
     EXPECT_GT(coverage.closed, 0);
     EXPECT_GT(coverage.granted, 0);
+}
+
+TEST(SemaphoreModel, AcquireCancelledWhileCloseRacesLosesNoPermit) {
+    const auto o = run<CloseWakesAll<true>>();
+    EXPECT_TRUE(o.passed) << o.report;
+    EXPECT_GT(coverage.cancel_after_grant, 0);
+    EXPECT_GT(coverage.cancel_in_line, 0);
 }
 
 TEST(SemaphoreModel, ForgetPermitsTakesOnlyAvailablePermits) {
