@@ -373,7 +373,7 @@ struct EnableThenNotify : rl::test_suite<EnableThenNotify, 3> {
     }
 };
 
-constexpr int kIterations = 150000;
+constexpr int kIterations = 100000;
 
 template <class Test>
 weft::model::Outcome run() {

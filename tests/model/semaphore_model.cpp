@@ -292,7 +292,7 @@ struct ForgetAndAdd : rl::test_suite<ForgetAndAdd, 3> {
     }
 };
 
-constexpr int kIterations = 150000;
+constexpr int kIterations = 100000;
 
 template <class Test>
 weft::model::Outcome run() {
