@@ -37,10 +37,15 @@
 
 #include "detail/budgeted_wait.hpp"
 #include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/sync.hpp>
 #include <weft/runtime/detail/waiter_list.hpp>
 #include <weft/runtime/detail/wake_batch.hpp>
 
 namespace weft {
+
+namespace detail {
+struct NotifyTestPeer;  // the Relacy model (tests/model/notify_model.cpp) drives Notified's steps through it
+}  // namespace detail
 
 /// Wakes one waiting task, or all of them, without carrying data.
 ///
@@ -234,7 +239,7 @@ private:
         w.state.store(State::kIdle, std::memory_order_relaxed);
     }
 
-    std::atomic<std::uint64_t> state_{kEmpty};
+    detail::atomic<std::uint64_t> state_{kEmpty};  // detail::atomic: the Relacy model sees it
     detail::SpinLock lock_;
     detail::WaiterList waiters_;  // of Node, under lock_
 };
@@ -280,6 +285,7 @@ public:
 
 private:
     friend detail::BudgetedWait<Notified>;
+    friend struct detail::NotifyTestPeer;
 
     bool try_now() noexcept {
         if (done_) return true;

@@ -51,6 +51,7 @@
 #include "detail/ensure_not_worker.hpp"
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/spin_lock.hpp>
+#include <weft/runtime/detail/sync.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
 #include <weft/runtime/detail/waiter_list.hpp>
 #include <weft/runtime/detail/wake_batch.hpp>
@@ -60,7 +61,7 @@ namespace weft {
 class Semaphore;
 
 namespace detail {
-struct SemaphoreTestPeer;  // the tests count the waiters in line through it
+struct SemaphoreTestPeer;  // the tests count the waiters in line, and the Relacy model drives an acquire's steps, through it
 }  // namespace detail
 
 /// Why an acquire failed.
@@ -490,7 +491,7 @@ private:
         }
     }
 
-    std::atomic<std::uint64_t> state_;
+    detail::atomic<std::uint64_t> state_;  // detail::atomic: the Relacy model sees it
     detail::SpinLock lock_;
     detail::WaiterList waiters_;  // of Node, under lock_
 };
@@ -524,6 +525,7 @@ public:
 
 private:
     friend detail::BudgetedWait<AcquireAwaiter>;
+    friend struct detail::SemaphoreTestPeer;
     enum class Outcome { kPending, kGranted, kClosed, kHandedOut };
 
     bool try_now() noexcept {

@@ -38,16 +38,11 @@
 // then its try_reserve reads the word from before S1's claim: one permit held, capacity 1, kFull.
 // S0 waits for ever. Both CASes are seq_cst now (either alone still loses the wake-up);
 // SeededBugRelaxedTailCasesAreCaught puts them back to relaxed and must fail.
-#include "support/relacy_sync.hpp"
+#include "support/model_waker.hpp"
 
 #include <weft/channels/detail/bounded_channel.hpp>
 
 #include <gtest/gtest.h>
-
-namespace weft::detail {
-// For Relacy's history of Waiter::state (found by ADL where Relacy prints an atomic's value).
-inline std::ostream& operator<<(std::ostream& out, Waiter::State s) { return out << static_cast<int>(s); }
-}  // namespace weft::detail
 
 namespace {
 
@@ -56,52 +51,11 @@ using weft::Waker;
 using weft::detail::AcquireStatus;
 using weft::detail::RecvStatus;
 using weft::model::atomic;
+using weft::model::FlagTarget;
 
 constexpr int kPerSender = 3;
 constexpr int kMessages = 2 * kPerSender;  // sender s sends ids s * kPerSender + 0..2
 constexpr int kDeliveredMark = 100;         // added to the offered copy of a message
-
-// One wait's wake target: wake sets a flag the waiting sender yields on (a task's resume). Each
-// wait has its own target, so a late wake of an earlier wait cannot be taken for this one. The
-// wake reads `payload`, written before the waker is handed out: a wake not ordered after it is a
-// data race Relacy reports.
-class FlagTarget {
-public:
-    FlagTarget() : wakes(0), refs(0) {}
-
-    Waker waker() {
-        refs.fetch_add(1, std::memory_order_relaxed);
-        return Waker(&kVtable, this);
-    }
-    void publish() { payload($) = 1; }
-    bool woken() const { return wakes.load(std::memory_order_acquire) != 0; }
-    int wake_count() const { return wakes.load(std::memory_order_relaxed); }
-    int ref_count() const { return refs.load(std::memory_order_relaxed); }
-
-private:
-    static FlagTarget* self(void* p) { return static_cast<FlagTarget*>(p); }
-    static void clone(void* p) noexcept { self(p)->refs.fetch_add(1, std::memory_order_relaxed); }
-    static void wake_by_ref(void* p) noexcept {
-        FlagTarget* t = self(p);
-        const int seen = t->payload($);
-        RL_ASSERT(seen == 1);  // a wake of a waker nobody published
-        const int before = t->wakes.fetch_add(1, std::memory_order_release);
-        RL_ASSERT(before == 0);  // one wait, one wake
-    }
-    static void drop(void* p) noexcept {
-        const int prev = self(p)->refs.fetch_sub(1, std::memory_order_relaxed);
-        RL_ASSERT(prev > 0);  // a reference dropped twice
-    }
-    static void wake(void* p) noexcept {
-        wake_by_ref(p);
-        drop(p);
-    }
-    static constexpr Waker::Vtable kVtable{&clone, &wake, &wake_by_ref, &drop};
-
-    atomic<int> wakes;
-    atomic<int> refs;
-    rl::var<int> payload;
-};
 
 // How a message left its sender.
 enum class How { kNone, kFast, kPermit, kSent, kNotSent };
