@@ -1,5 +1,6 @@
-// A chat server on a broadcast channel: a client sends its name as its first line, then every
-// line it sends reaches every other client as "name: line"; joining and leaving are announced.
+// A chat server on a broadcast channel: a client sends its name as its first line (and is
+// welcomed), then every line it sends reaches every other client as "name: line"; joining and
+// leaving are announced (a last line cut short by the client leaving is relayed as it is).
 // Each connection races the client's next line against the next broadcast in one select.
 // SIGINT or SIGTERM stops it.
 //
@@ -35,6 +36,8 @@ Task<void> chat(weft::net::TcpStream stream, std::uint64_t id, weft::broadcast::
     if (!named || name.empty()) co_return;
     auto heard = room.subscribe();
     (void)room.send(Said{id, name + " joined"});
+    const std::string welcome = "welcome " + name + "\n";  // from here on this client hears the room
+    co_await stream.write_all(welcome);
     std::string line;
     for (;;) {
         auto next = co_await weft::select(stop.cancelled(), in.read_line(line), heard.recv());

@@ -208,18 +208,20 @@ TEST(Examples, ChatServerRelaysLinesAndAnnouncesAClientLeavingMidway) {
     Example server("chat_server");
     const std::uint16_t port = server.port();
     Client ann(port), bob(port), cat(port);
-    ann.send("ann\n");
-    bob.send("bob\n");
+    EXPECT_EQ(ann.ask("ann"), "welcome ann");  // welcomed once subscribed: joins are ordered
+    EXPECT_EQ(bob.ask("bob"), "welcome bob");
     EXPECT_EQ(ann.line(), "bob joined");
-    cat.send("cat\n");
+    EXPECT_EQ(cat.ask("cat"), "welcome cat");
     EXPECT_EQ(ann.line(), "cat joined");
     EXPECT_EQ(bob.line(), "cat joined");
     ann.send("hi all\n");
     EXPECT_EQ(bob.line(), "ann: hi all");
     EXPECT_EQ(cat.line(), "ann: hi all");
-    cat.send("half a li");  // leaves in the middle of a line
+    cat.send("half a li");  // leaves in the middle of a line: what it sent is relayed, then it left
     cat.close();
+    EXPECT_EQ(ann.line(), "cat: half a li");
     EXPECT_EQ(ann.line(), "cat left");
+    EXPECT_EQ(bob.line(), "cat: half a li");
     EXPECT_EQ(bob.line(), "cat left");
     bob.send("bye cat\n");
     EXPECT_EQ(ann.line(), "bob: bye cat");
