@@ -142,7 +142,9 @@ class [[nodiscard]] CancellationToken::DropGuard {
 public:
     /// Guards `token`.
     explicit DropGuard(CancellationToken token) noexcept : token_(std::move(token)) {}
+    /// Takes over `other`'s token (`other` then guards nothing).
     DropGuard(DropGuard&&) noexcept = default;
+    /// Cancels this guard's token (unless disarmed) and takes over `other`'s.
     DropGuard& operator=(DropGuard&& other) noexcept {
         if (this != &other) {
             if (token_.node_) token_.cancel();

@@ -55,6 +55,7 @@ public:
     explicit TaskTrackerToken(std::shared_ptr<detail::TaskTrackerState> state) noexcept : state_(std::move(state)) {
         state_->add_task();
     }
+    /// Takes over `other`'s count (`other` then counts nothing).
     TaskTrackerToken(TaskTrackerToken&&) noexcept = default;
     TaskTrackerToken& operator=(TaskTrackerToken&&) = delete;
     TaskTrackerToken(const TaskTrackerToken&) = delete;

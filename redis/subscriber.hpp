@@ -89,7 +89,9 @@ public:
     /// Connects to a `redis://` URL (see redis/url.hpp).
     static Task<Subscriber> connect(std::string_view url, SubscriberOptions options = {});
 
+    /// Takes over `other`'s task and channels (`other` is then empty: its calls throw).
     Subscriber(Subscriber&&) noexcept;
+    /// Stops this subscriber's task (as the destructor does) and takes over `other`'s.
     Subscriber& operator=(Subscriber&&) noexcept;
     Subscriber(const Subscriber&) = delete;
     Subscriber& operator=(const Subscriber&) = delete;

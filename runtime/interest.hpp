@@ -24,6 +24,7 @@ public:
     constexpr bool is_readable() const noexcept { return mask_ & detail::ready::kReadable; }
     /// True if this includes writable.
     constexpr bool is_writable() const noexcept { return mask_ & detail::ready::kWritable; }
+    /// Same directions.
     constexpr bool operator==(const Interest&) const noexcept = default;
 
     /// The reactor's form (internal).
@@ -55,6 +56,7 @@ public:
     constexpr bool is_write_closed() const noexcept { return bits_ & detail::ready::kWriteClosed; }
     /// An error is pending: the next call reports it.
     constexpr bool is_error() const noexcept { return bits_ & detail::ready::kError; }
+    /// Same readiness bits.
     constexpr bool operator==(const Ready&) const noexcept = default;
 
 private:

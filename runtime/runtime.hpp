@@ -54,6 +54,7 @@ struct RuntimeOptions {
     /// has no worker thread). Must not throw (the thread would call std::terminate). A blocking
     /// thread left behind by shutdown_timeout calls on_thread_stop when its call returns.
     std::function<void()> on_thread_start{};
+    /// See on_thread_start.
     std::function<void()> on_thread_stop{};
     /// The name of those threads (pthread_setname_np; cut to Linux's 15 characters). Empty: they
     /// keep the name inherited from the thread that started them.

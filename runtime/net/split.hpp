@@ -74,7 +74,9 @@ private:
 template <class Stream>
 class OwnedWriteHalf {
 public:
+    /// Takes over `other`'s half (`other` then shuts nothing down).
     OwnedWriteHalf(OwnedWriteHalf&&) noexcept = default;
+    /// Shuts down this half's write side (as the destructor does) and takes over `other`'s.
     OwnedWriteHalf& operator=(OwnedWriteHalf&& other) noexcept {
         if (this != &other) {
             shutdown_on_drop();
