@@ -91,15 +91,7 @@ constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapa
 // Returns the last coroutine resumed: when the slot is empty after a resume, that coroutine either
 // suspended on a leaf awaitable (so it is where the task resumes next) or finished the root.
 static std::coroutine_handle<> run_trampoline(std::coroutine_handle<> h) {
-    ThreadContext& ctx = tls_context;
-    std::coroutine_handle<> last;
-    do {
-        last = h;
-        ctx.next = {};
-        h.resume();
-        h = ctx.next;
-    } while (h);
-    return last;
+    return detail::run_trampoline(tls_context, h);
 }
 
 Worker::Worker(Scheduler& scheduler, std::uint32_t index)

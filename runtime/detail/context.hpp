@@ -59,6 +59,22 @@ struct ThreadContext {
 // that way, so every use that may be inlined into a coroutine goes through this.
 ThreadContext& this_thread_context() noexcept;
 
+// Resumes `h`, then whatever coroutine each resume leaves in ctx.next (the trampoline: a Task
+// that suspends to run another writes it there and returns, so chains of ready tasks do not grow
+// the stack). Returns the last coroutine resumed: with the slot empty after it, that coroutine
+// either suspended on a leaf awaitable (where the task resumes next) or finished the root. The
+// worker drives tasks with it, and select/join their inline children (InlineChild).
+inline std::coroutine_handle<> run_trampoline(ThreadContext& ctx, std::coroutine_handle<> h) {
+    std::coroutine_handle<> last;
+    do {
+        last = h;
+        ctx.next = {};
+        h.resume();
+        h = ctx.next;
+    } while (h);
+    return last;
+}
+
 // Call from await_suspend right before returning "suspend": the worker polls `p` before resuming.
 inline void set_pending_poll(Pollable* p) noexcept { this_thread_context().pending = p; }
 

@@ -99,14 +99,7 @@ private:
                 pending_ = nullptr;
             }
             ctx.pending = nullptr;
-            std::coroutine_handle<> h = resume_point_;
-            std::coroutine_handle<> last;
-            do {
-                last = h;
-                ctx.next = {};
-                h.resume();
-                h = ctx.next;
-            } while (h);
+            const std::coroutine_handle<> last = run_trampoline(ctx, resume_point_);
             if (root.done()) return true;
             resume_point_ = last;
             pending_ = std::exchange(ctx.pending, nullptr);

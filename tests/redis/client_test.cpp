@@ -358,22 +358,8 @@ TEST_P(ClientTest, ACallThatTimedOutLeavesTheConnectionInStep) {
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(ClientTest);
 
-// AUTH against a server started with --requirepass.
-class ClientAuthTest : public weft::test::AllRuntimes {
-protected:
-    static void SetUpTestSuite() {
-        if (weft::test::RedisServer::is_installed())
-            server_ = new weft::test::RedisServer(weft::test::RedisServer::Options{"s3cret:p@ss", {}});
-    }
-    static void TearDownTestSuite() {
-        delete server_;
-        server_ = nullptr;
-    }
-    void SetUp() override {
-        if (!server_) GTEST_SKIP() << "redis-server is not installed";
-    }
-    static inline weft::test::RedisServer* server_ = nullptr;
-};
+// AUTH against a server started with --requirepass "s3cret:p@ss".
+class ClientAuthTest : public weft::test::RedisPasswordTest {};
 
 TEST_P(ClientAuthTest, TheRightPasswordInTheUrlLogsIn) {
     auto rt = make_runtime();

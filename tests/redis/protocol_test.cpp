@@ -267,27 +267,13 @@ TEST_P(RedisProtocolTest, AResp2ManagerRefusesToSubscribe) {
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(RedisProtocolTest);
 
-// HELLO 3 with AUTH folded in, against a server with a password.
-class RedisProtocolAuthTest : public weft::test::AllRuntimes {
-protected:
-    static void SetUpTestSuite() {
-        if (weft::test::RedisServer::is_installed())
-            server_ = new weft::test::RedisServer(weft::test::RedisServer::Options{"pw3", {}});
-    }
-    static void TearDownTestSuite() {
-        delete server_;
-        server_ = nullptr;
-    }
-    void SetUp() override {
-        if (!server_) GTEST_SKIP() << "redis-server is not installed";
-    }
-    static inline weft::test::RedisServer* server_ = nullptr;
-};
+// HELLO 3 with AUTH folded in, against a server started with --requirepass "s3cret:p@ss".
+class RedisProtocolAuthTest : public weft::test::RedisPasswordTest {};
 
 TEST_P(RedisProtocolAuthTest, HelloCarriesAuthAndSetname) {
     auto rt = make_runtime();
     rt->block_on([](std::uint16_t port) -> Task<void> {
-        Client c = co_await Client::connect("redis://:pw3@127.0.0.1:" + std::to_string(port) +
+        Client c = co_await Client::connect("redis://:s3cret%3Ap%40ss@127.0.0.1:" + std::to_string(port) +
                                             "/3?protocol=resp3&client_name=authed");
         EXPECT_EQ(c.protocol(), RespVersion::resp3);
         const Value who = co_await c.command("ACL", "WHOAMI");

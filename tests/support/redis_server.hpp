@@ -262,6 +262,23 @@ inline RedisServer* shared_redis_server() {
 }
 
 // Fixture: every runtime flavour, against the shared server; skipped without redis-server.
+// Every runtime flavour against a server of the suite's own started with --requirepass
+// "s3cret:p@ss" (':' and '@' to exercise percent-encoding in URLs: "s3cret%3Ap%40ss").
+class RedisPasswordTest : public AllRuntimes {
+protected:
+    static void SetUpTestSuite() {
+        if (RedisServer::is_installed()) server_ = new RedisServer(RedisServer::Options{"s3cret:p@ss", {}});
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+    void SetUp() override {
+        if (!server_) GTEST_SKIP() << "redis-server is not installed";
+    }
+    static inline RedisServer* server_ = nullptr;
+};
+
 class RedisServerTest : public AllRuntimes {
 protected:
     void SetUp() override {
