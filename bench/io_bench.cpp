@@ -1,6 +1,6 @@
-// Timers and TCP (issue 4): loopback echo round trips with 1 and 64 connections, against plain
-// blocking sockets on threads measured in the same binary; and the cost of arming and cancelling
-// a timer. Report: items_per_second, median of 5 with min and max.
+// Timers, TCP and UDP (issues 4 and 16): loopback echo round trips with 1 and 64 connections (and
+// UDP clients), against plain blocking sockets on threads measured in the same binary; and the
+// cost of arming and cancelling a timer. Report: items_per_second, median of 5 with min and max.
 #include <benchmark/benchmark.h>
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 
 #include <weft/runtime/net/tcp_listener.hpp>
 #include <weft/runtime/net/tcp_stream.hpp>
+#include <weft/runtime/net/udp_socket.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/timeout.hpp>
@@ -84,6 +85,49 @@ void Echo_weft(benchmark::State& state) {
     const int connections = static_cast<int>(state.range(0));
     weft::Runtime rt(two_workers());
     for (auto _ : state) rt.block_on(echo_run(connections));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRoundTrips));
+}
+
+// ---- weft UDP echo: one server socket, each client one datagram in flight -------------------
+
+using weft::net::SocketAddress;
+using weft::net::UdpSocket;
+
+Task<void> udp_echo_server(UdpSocket& server, std::uint64_t datagrams) {
+    char buf[kMessage];
+    for (std::uint64_t i = 0; i < datagrams; ++i) {
+        auto [n, from] = co_await server.recv_from(std::span<char>(buf, kMessage));
+        co_await server.send_to(std::string_view(buf, n), from);
+    }
+}
+
+Task<void> udp_echo_client(SocketAddress server, std::uint64_t round_trips) {
+    UdpSocket s = UdpSocket::bind(SocketAddress("127.0.0.1", 0));
+    s.connect(server);
+    char msg[kMessage] = {};
+    for (std::uint64_t i = 0; i < round_trips; ++i) {
+        co_await s.send(std::string_view(msg, kMessage));
+        const std::size_t n = co_await s.recv(std::span<char>(msg, kMessage));
+        (void)n;
+    }
+}
+
+Task<void> udp_echo_run(int clients) {
+    UdpSocket server = UdpSocket::bind(SocketAddress("127.0.0.1", 0));
+    const SocketAddress address = server.local_addr();
+    const std::uint64_t each = kRoundTrips / static_cast<std::uint64_t>(clients);
+    JoinHandle<void> serving = weft::spawn(udp_echo_server(server, each * static_cast<std::uint64_t>(clients)));
+    std::vector<JoinHandle<void>> running;
+    for (int c = 0; c < clients; ++c) running.push_back(weft::spawn(udp_echo_client(address, each)));
+    for (auto& c : running) co_await c;
+    co_await serving;
+}
+
+// Loopback UDP does not drop a datagram while each client has only one in flight.
+void Echo_udp_weft(benchmark::State& state) {
+    const int clients = static_cast<int>(state.range(0));
+    weft::Runtime rt(two_workers());
+    for (auto _ : state) rt.block_on(udp_echo_run(clients));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRoundTrips));
 }
 
@@ -198,6 +242,7 @@ void Timer_many_sleepers(benchmark::State& state) {
 }
 
 BENCHMARK(Echo_weft)->ArgName("connections")->Arg(1)->Arg(64)->Apply(weft::bench::configure);
+BENCHMARK(Echo_udp_weft)->ArgName("clients")->Arg(1)->Arg(64)->Apply(weft::bench::configure);
 BENCHMARK(Echo_blocking_threads)->ArgName("connections")->Arg(1)->Arg(64)->Apply(weft::bench::configure);
 BENCHMARK(Timer_arm_and_cancel)->Apply(weft::bench::configure);
 BENCHMARK(Timeout_on_ready_operation)->Apply(weft::bench::configure);
