@@ -56,20 +56,6 @@ Task<void> StreamSocket::write_all(std::span<const std::byte> data) {
     while (done < data.size()) done += co_await write(data.subspan(done));
 }
 
-std::optional<std::size_t> StreamSocket::try_read_some(void* data, std::size_t size) {
-    const auto n = weft::detail::try_io(reg_, weft::detail::Interest::read, "weft: try_read", RecvOp{reg_.fd(), data, size});
-    if (!n) return std::nullopt;
-    if (*n < 0) throw_errno(errno, "weft: try_read");
-    return static_cast<std::size_t>(*n);
-}
-
-std::optional<std::size_t> StreamSocket::try_write_some(const void* data, std::size_t size) {
-    const auto n = weft::detail::try_io(reg_, weft::detail::Interest::write, "weft: try_write", SendOp{reg_.fd(), data, size});
-    if (!n) return std::nullopt;
-    if (*n < 0) throw_errno(errno, "weft: try_write");
-    return static_cast<std::size_t>(*n);
-}
-
 void StreamSocket::shutdown(Shutdown how) {
     if (!reg_.is_open()) reg_.throw_closed("weft: shutdown");
     if (::shutdown(reg_.fd(), static_cast<int>(how)) < 0) throw_errno(errno, "weft: shutdown");

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +15,7 @@
 
 #include "../detail/registration.hpp"
 #include "../task.hpp"
+#include "detail/readiness.hpp"
 #include "detail/socket_options.hpp"
 #include "socket_address.hpp"
 
@@ -127,6 +130,41 @@ public:
     RecvFromAwaiter recv_from(std::span<std::byte> buffer) {
         return RecvFromAwaiter(reg_, weft::detail::Interest::read, "weft: recv_from",
                                detail::RecvFromOp{reg_.fd(), buffer.data(), buffer.size()});
+    }
+
+    /// Waits until a datagram can be received (or an error is pending), Tokio's readable().
+    /// Suspends only if the reactor reported nothing since the last would-block.
+    ReadyAwaiter readable() { return ready(Interest::readable); }
+    /// Waits until a datagram can be sent. As readable().
+    ReadyAwaiter writable() { return ready(Interest::writable); }
+    /// Waits for any of `interest`; yields what is ready. As readable().
+    ReadyAwaiter ready(Interest interest) { return ReadyAwaiter(reg_, interest.to_detail(), "weft: ready"); }
+
+    /// send() without waiting: the bytes sent, or std::nullopt if it would block (await
+    /// writable()). Throws as send().
+    std::optional<std::size_t> try_send(std::string_view data) {
+        return detail::try_call(reg_, weft::detail::Interest::write, "weft: try_send",
+                                detail::DatagramSendOp{reg_.fd(), data.data(), data.size()});
+    }
+    /// recv() without waiting: the datagram's length, or std::nullopt if none is queued (await
+    /// readable()). Throws as recv().
+    std::optional<std::size_t> try_recv(std::span<char> buffer) {
+        return detail::try_call(reg_, weft::detail::Interest::read, "weft: try_recv",
+                                detail::DatagramRecvOp{reg_.fd(), buffer.data(), buffer.size()});
+    }
+    /// send_to() without waiting: the bytes sent, or std::nullopt if it would block.
+    std::optional<std::size_t> try_send_to(std::string_view data, const SocketAddress& target) {
+        return detail::try_call(reg_, weft::detail::Interest::write, "weft: try_send_to",
+                                detail::SendToOp{reg_.fd(), data.data(), data.size(), target});
+    }
+    /// recv_from() without waiting: the datagram's length and sender, or std::nullopt if none is
+    /// queued.
+    std::optional<std::pair<std::size_t, SocketAddress>> try_recv_from(std::span<char> buffer) {
+        detail::RecvFromOp op{reg_.fd(), buffer.data(), buffer.size()};
+        const std::optional<std::size_t> n =
+            detail::try_call(reg_, weft::detail::Interest::read, "weft: try_recv_from", std::ref(op));
+        if (!n) return std::nullopt;
+        return op.result(*n);
     }
 
     /// The connected peer. @throws std::system_error (ENOTCONN if not connected).

@@ -188,6 +188,43 @@ TEST_P(UdpTest, WorksOverIpv6Loopback) {
     }()));
 }
 
+// Tokio's readiness and try_ calls: nullopt while nothing is queued, the datagram once readable()
+// says so, and each datagram taken once.
+TEST_P(UdpTest, TryCallsSayWouldBlockAndReadinessWaitsForADatagram) {
+    auto rt = make_runtime();
+    rt->block_on(bounded([]() -> Task<void> {
+        UdpSocket a = bind_loopback();
+        UdpSocket b = bind_loopback();
+        a.connect(b.local_addr());
+        char buf[64];
+        EXPECT_FALSE(b.try_recv(std::span<char>(buf)).has_value());       // nothing queued
+        EXPECT_FALSE(b.try_recv_from(std::span<char>(buf)).has_value());
+        const weft::Ready can_send = co_await a.writable();
+        EXPECT_TRUE(can_send.is_writable());
+        EXPECT_EQ(a.try_send("one"), std::optional<std::size_t>(3));
+        const std::optional<std::size_t> sent_to = a.try_send_to("two", b.local_addr());
+        EXPECT_EQ(sent_to, std::optional<std::size_t>(3));
+        const weft::Ready ready = co_await b.readable();
+        EXPECT_TRUE(ready.is_readable());
+        std::optional<std::size_t> n;
+        while (!(n = b.try_recv(std::span<char>(buf)))) {
+            const weft::Ready again = co_await b.readable();  // readiness cleared by a would-block
+            (void)again;
+        }
+        EXPECT_EQ(std::string_view(buf, *n), "one");
+        std::optional<std::pair<std::size_t, SocketAddress>> from;
+        while (!(from = b.try_recv_from(std::span<char>(buf)))) {
+            const weft::Ready again = co_await b.readable();
+            (void)again;
+        }
+        EXPECT_EQ(std::string_view(buf, from->first), "two");
+        EXPECT_EQ(from->second, a.local_addr());
+        EXPECT_FALSE(b.try_recv(std::span<char>(buf)).has_value());  // each taken once
+        b.close();
+        EXPECT_THROW((void)b.try_recv(std::span<char>(buf)), std::system_error);
+    }()));
+}
+
 WEFT_INSTANTIATE_ALL_RUNTIMES(UdpTest);
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "../../detail/registration.hpp"
 #include "../../interest.hpp"
 #include "../../task.hpp"
+#include "readiness.hpp"
 
 namespace weft::net {
 
@@ -52,14 +53,8 @@ public:
     /// What write() returns: awaiting it yields the byte count (std::size_t). A leaf for select()
     /// and timeout().
     using WriteAwaiter = weft::detail::IoAwaiter<SendOp>;
-    /// What readable(), writable() and ready() return: awaiting it yields the Ready the reactor
-    /// reported. A leaf for select() and timeout().
-    class WEFT_MUST_AWAIT ReadyAwaiter final : public weft::detail::ReadyAwaiter {
-    public:
-        using weft::detail::ReadyAwaiter::ReadyAwaiter;
-        /// @throws std::system_error (ECANCELED) after close(); RuntimeShutdownError.
-        Ready await_resume() { return Ready(weft::detail::ReadyAwaiter::await_resume().ready); }
-    };
+    /// What readable(), writable() and ready() return (see weft::net::ReadyAwaiter).
+    using ReadyAwaiter = net::ReadyAwaiter;
 
     /// Reads what is available, up to buffer.size() bytes, waiting if nothing is. Yields the count;
     /// 0 means end of stream (or an empty buffer). `buffer` must outlive the await.
@@ -133,8 +128,12 @@ private:
     WriteAwaiter write_some(const void* data, std::size_t size) {
         return WriteAwaiter(reg_, weft::detail::Interest::write, "weft: write", SendOp{reg_.fd(), data, size});
     }
-    std::optional<std::size_t> try_read_some(void* data, std::size_t size);
-    std::optional<std::size_t> try_write_some(const void* data, std::size_t size);
+    std::optional<std::size_t> try_read_some(void* data, std::size_t size) {
+        return try_call(reg_, weft::detail::Interest::read, "weft: try_read", RecvOp{reg_.fd(), data, size});
+    }
+    std::optional<std::size_t> try_write_some(const void* data, std::size_t size) {
+        return try_call(reg_, weft::detail::Interest::write, "weft: try_write", SendOp{reg_.fd(), data, size});
+    }
 };
 
 // Starts connecting the non-blocking, unregistered `fd` (owned from here) to `address`, adopts it
