@@ -251,7 +251,7 @@ public:
     RespVersion protocol() const noexcept { return parser_.version(); }
 
 private:
-    friend class detail::SubscriberLoop;  // reads the socket itself, racing requests in a select
+    friend class detail::SubscriberLoop;  // takes the replies read_some() brought, in a select of its own
     // How far a call got, for its cancellation (see the class comment).
     enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
     class InFlight;

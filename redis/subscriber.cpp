@@ -103,7 +103,7 @@ private:
     // gone (returns true).
     Task<bool> serve() {
         for (;;) {
-            auto ready = co_await weft::select(control_.recv(), client_.stream_.read(client_.receive_space()));
+            auto ready = co_await weft::select(control_.recv(), client_.read_some());
             if (ready.index() == 0) {
                 std::optional<SubscriberControl> request = std::move(std::get<0>(ready));
                 if (!request) co_return true;
