@@ -15,6 +15,7 @@
 #include "detail/branch.hpp"
 #include "detail/context.hpp"
 #include "detail/leaf.hpp"
+#include "detail/some_branch.hpp"
 #include "task.hpp"
 
 namespace weft {
@@ -50,17 +51,17 @@ inline constexpr bool IsConditional<Conditional<O>> = true;
 // How select reads one operand: a plain one is always enabled; branch_if's carries its flag.
 template <class Op>
 struct SelectOperand {
-    using Branch = typename BranchFor<Op>::type;
+    using Branch = typename PatternBranchFor<Op>::type;
     static bool enabled(const std::remove_reference_t<Op>&) noexcept { return true; }
-    static Branch make(std::remove_reference_t<Op>& op) { return BranchFor<Op>::make(std::forward<Op>(op)); }
+    static Branch make(std::remove_reference_t<Op>& op) { return PatternBranchFor<Op>::make(std::forward<Op>(op)); }
 };
 template <class Op>
     requires IsConditional<std::remove_cvref_t<Op>>
 struct SelectOperand<Op> {
     using Inner = typename std::remove_cvref_t<Op>::operand_type;
-    using Branch = typename BranchFor<Inner>::type;
+    using Branch = typename PatternBranchFor<Inner>::type;
     static bool enabled(const std::remove_reference_t<Op>& c) noexcept { return c.enabled; }
-    static Branch make(std::remove_reference_t<Op>& c) { return BranchFor<Inner>::make(std::forward<Inner>(c.operand)); }
+    static Branch make(std::remove_reference_t<Op>& c) { return PatternBranchFor<Inner>::make(std::forward<Inner>(c.operand)); }
 };
 
 // The index of the first task branch (sizeof...(B) if none): leaves before it are asked
@@ -77,7 +78,8 @@ template <bool HasElse, class... B>
 class WEFT_MUST_AWAIT Select final : public Pollable {
 public:
     static constexpr std::size_t kBranches = sizeof...(B);
-    static constexpr std::size_t kElse = kBranches;  // winner_ when the else branch is taken
+    static constexpr std::size_t kNone = kBranches;     // winner_ while no branch has won
+    static constexpr std::size_t kElse = kBranches + 1; // winner_ once every branch is disabled
     using Result = std::conditional_t<HasElse, std::variant<typename B::Value..., SelectElse>,
                                       std::variant<typename B::Value...>>;
 
@@ -101,7 +103,7 @@ public:
             if constexpr (decltype(i)::value >= kLeadingLeaves) return false;
             else return enabled_[i] && b.ready();
         }, kIndices);
-        return winner_ < kBranches;
+        return winner_ < kBranches || all_disabled();
     }
     bool await_suspend(std::coroutine_handle<> h) {
         task_ = task_for_branches<B...>();
@@ -110,14 +112,14 @@ public:
             if (i >= kLeadingLeaves && b.ready()) return true;
             return b.start(task_, h);
         }, kIndices);
-        if (winner_ < kBranches) return false;
+        if (winner_ < kBranches || all_disabled()) return false;
         set_pending_poll(this);  // in place of the branches' own registrations: we poll them all
         return true;
     }
     bool poll_ready() noexcept override {
         winner_ = first_branch(branches_, [this](auto& b, auto i) noexcept { return enabled_[i] && b.poll(task_); },
                                kIndices);
-        return winner_ < kBranches;
+        return winner_ < kBranches || all_disabled();
     }
     bool settle_for_abort() noexcept override {
         std::apply([](auto&... b) { (b.settle_for_abort(), ...); }, branches_);
@@ -125,8 +127,13 @@ public:
     }
     Result await_resume() {
         cancel_losers(kIndices);  // before select returns, as Tokio drops the losing futures
-        if constexpr (HasElse) {
-            if (winner_ == kElse) return Result(std::in_place_index<kElse>);
+        if (winner_ == kElse) {
+            if constexpr (HasElse) {
+                return Result(std::in_place_index<kBranches>);
+            } else {
+                throw std::logic_error("weft: every branch of the select was disabled by its pattern (branch_some) "
+                                       "and there is no select_else");
+            }
         }
         return resume_winner();
     }
@@ -135,6 +142,15 @@ private:
     static constexpr std::size_t kLeadingLeaves = first_task_index<B...>();
     static constexpr auto kIndices = std::index_sequence_for<B...>{};
 
+    // No branch can win any more (preconditions and branch_some patterns): the else is taken.
+    bool all_disabled() noexcept {
+        const bool none = std::apply([this](const auto&... b) {
+            std::size_t i = 0;
+            return ((!enabled_[i++] || branch_disabled(b)) && ...);
+        }, branches_);
+        if (none) winner_ = kElse;
+        return none;
+    }
     template <std::size_t... I>
     void cancel_losers(std::index_sequence<I...>) noexcept {
         ((I != winner_ ? std::get<I>(branches_).cancel(task_) : void()), ...);
@@ -150,7 +166,7 @@ private:
 
     std::tuple<B...> branches_;
     std::array<bool, kBranches> enabled_;
-    std::size_t winner_ = kBranches;
+    std::size_t winner_ = kNone;
     TaskHeader* task_ = nullptr;  // the task the branches run in (set when they start)
 };
 
@@ -162,7 +178,7 @@ auto make_select(Ops ops, std::index_sequence<I...>) {
 }
 
 template <class Op>
-concept SelectOperandType = BranchOperand<Op> || IsConditional<std::remove_cvref_t<Op>>;
+concept SelectOperandType = PatternOperand<Op> || IsConditional<std::remove_cvref_t<Op>>;
 
 }  // namespace detail
 
@@ -174,8 +190,24 @@ concept SelectOperandType = BranchOperand<Op> || IsConditional<std::remove_cvref
 /// std::logic_error (Tokio panics). Refers to `op`: write it inside the select's co_await.
 template <class Op>
 detail::Conditional<Op> branch_if(bool enabled, Op&& op) {
-    static_assert(detail::BranchOperand<Op>, "weft::branch_if takes what select takes: a leaf awaitable or a Task");
+    static_assert(detail::PatternOperand<Op>,
+                  "weft::branch_if takes what select takes: a leaf awaitable, a Task or a branch_some");
     return detail::Conditional<Op>(enabled, std::forward<Op>(op));
+}
+
+/// A select branch that wins only with a value, as a `Some(v) = op` pattern in tokio::select!:
+/// `co_await weft::select(weft::branch_some(a.recv()), weft::branch_some(b.recv()), weft::select_else)`.
+/// `op` yields a std::optional<T> (a channel's recv, a Task<std::optional<T>>); its alternative in
+/// the result is the T. When the operation completes empty (the channel closed and drained), the
+/// branch is disabled for the rest of this select, which goes on waiting for the others; once
+/// every branch is disabled, the select yields `select_else`, or throws std::logic_error without
+/// one (Tokio panics). An exception from the operation wins, as for any branch. Combines with
+/// branch_if (`branch_if(cond, branch_some(op))`). Refers to `op`: write it inside the select's
+/// co_await.
+template <class Op>
+detail::SomePattern<Op> branch_some(Op&& op) {
+    static_assert(detail::BranchOperand<Op>, "weft::branch_some takes a leaf awaitable or a Task");
+    return detail::SomePattern<Op>(std::forward<Op>(op));
 }
 
 /// `co_await select(op1, op2, ...)`: waits for the first of several operations, and cancels the
@@ -222,8 +254,10 @@ detail::Conditional<Op> branch_if(bool enabled, Op&& op) {
 ///                                    weft::select_else);
 ///     if (r.index() == 2) ...;   // both disabled: std::holds_alternative<weft::SelectElse>(r)
 ///
-/// Unlike Tokio, a branch is not disabled by its result (no `Some(v) = rx.recv()` patterns): a
-/// closed channel's recv wins with an empty optional; disable it on the next pass with branch_if.
+/// A plain branch wins with whatever its operation yields: a closed channel's recv wins with an
+/// empty optional. Wrap it in `branch_some` to have the empty result disable the branch instead
+/// (Tokio's `Some(v) = rx.recv()` pattern), so a loop over several channels ends in the else once
+/// every one of them is closed.
 ///
 /// Await select in the expression that builds it: it refers to the leaf operations, which live
 /// until the end of that expression. Await only inside a task run by a weft runtime.
@@ -243,7 +277,7 @@ auto select(Ops&&... ops) {
                   "weft::select_else goes last, once");
     static_assert(((detail::SelectOperandType<Ops> || std::is_same_v<std::remove_cvref_t<Ops>, SelectElse>) && ...),
                   "weft::select takes weft leaf awaitables (channel send/recv, oneshot, sleep, JoinHandle, sync "
-                  "waits, TCP I/O), Tasks (by value), branch_if(cond, op) and a final select_else");
+                  "waits, TCP I/O), Tasks (by value), branch_if(cond, op), branch_some(op) and a final select_else");
     return detail::make_select<has_else>(std::forward_as_tuple(std::forward<Ops>(ops)...),
                                          std::make_index_sequence<branches>{});
 }

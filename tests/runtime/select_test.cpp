@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -407,6 +408,101 @@ TEST_P(SelectTest, WhenEveryBranchIsDisabledTheElseIsTakenAtOnce) {
 
         // Without an else, every branch disabled is an error, not a wait for ever.
         EXPECT_THROW((void)co_await weft::select(weft::branch_if(off, rx.recv())), std::logic_error);
+    }());
+}
+
+Task<std::optional<int>> yield_then_some(int v) {
+    co_await weft::yield_now();
+    co_return v;
+}
+
+TEST_P(SelectTest, BranchSomeDisablesAClosedChannelAndWaitsOnForTheOthers) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [a_tx, a_rx] = weft::mpsc::channel<int>(4);
+        auto [b_tx, b_rx] = weft::mpsc::channel<int>(4);
+        EXPECT_TRUE(a_tx.try_send(1));
+        { auto dropped = std::move(a_tx); }  // a: one message, then closed
+        weft::spawn([](weft::mpsc::Sender<int> tx) -> Task<void> {
+            co_await weft::sleep(2ms);
+            (void)co_await tx.send(20);
+            co_await weft::sleep(2ms);
+            (void)co_await tx.send(21);
+        }(std::move(b_tx))).detach();  // b: two messages later, then closed
+
+        std::vector<int> got;
+        int closed_seen = 0;
+        for (int pass = 0; pass < 10; ++pass) {
+            auto r = co_await weft::timeout(1s, weft::select(weft::branch_some(a_rx.recv()),
+                                                             weft::branch_some(b_rx.recv()), weft::select_else));
+            if (!r) {
+                ADD_FAILURE() << "the select waited for ever";
+                co_return;
+            }
+            if (r->index() == 2) {
+                ++closed_seen;
+                break;
+            }
+            got.push_back(r->index() == 0 ? std::get<0>(*r) : std::get<1>(*r));  // the values, not optionals
+        }
+        EXPECT_EQ(got, (std::vector<int>{1, 20, 21}));  // a's closing never won; b was waited for
+        EXPECT_EQ(closed_seen, 1);
+    }());
+    EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+Task<std::optional<int>> maybe_after_yield(std::optional<int> v) {
+    co_await weft::yield_now();
+    co_return v;
+}
+
+TEST_P(SelectTest, BranchSomeOverTasksAndWithoutAnElse) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        // An empty Task result disables its branch; the other Task's value wins.
+        auto r = co_await weft::select(weft::branch_some(maybe_after_yield(std::nullopt)),
+                                       weft::branch_some(yield_then_some(7)));
+        EXPECT_EQ(r.index(), 1u);
+        if (r.index() == 1) {
+            EXPECT_EQ(std::get<1>(r), 7);
+        }
+
+        // Every branch empty and no else: an error, not a wait for ever (Tokio panics).
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        { auto dropped = std::move(tx); }
+        EXPECT_THROW((void)co_await weft::select(weft::branch_some(rx.recv()),
+                                                 weft::branch_some(maybe_after_yield(std::nullopt))),
+                     std::logic_error);
+
+        // A disabled precondition around a pattern: neither started nor a winner.
+        auto [c_tx, c_rx] = weft::mpsc::channel<int>(1);
+        EXPECT_TRUE(c_tx.try_send(5));
+        const bool off = false;
+        auto s = co_await weft::select(weft::branch_if(off, weft::branch_some(c_rx.recv())), weft::select_else);
+        EXPECT_EQ(s.index(), 1u);
+        auto left = c_rx.try_recv();
+        EXPECT_TRUE(left.has_value());  // the disabled receive did not take it
+        if (left) {
+            EXPECT_EQ(*left, 5);
+        }
+    }());
+}
+
+TEST_P(SelectTest, BranchSomeRethrowsAnExceptionAsAWin) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto [tx, rx] = weft::mpsc::channel<int>(1);
+        auto thrower = []() -> Task<std::optional<int>> {
+            co_await weft::yield_now();
+            throw std::runtime_error("boom");
+        };
+        EXPECT_THROW((void)co_await weft::select(weft::branch_some(thrower()), weft::branch_some(rx.recv()),
+                                                 weft::select_else),
+                     std::runtime_error);
+        // The losing receive left no waiter: a message sent now is received.
+        EXPECT_TRUE(tx.try_send(3));
+        auto v = co_await rx.recv();
+        EXPECT_EQ(v.value_or(-1), 3);
     }());
 }
 
