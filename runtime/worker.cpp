@@ -144,12 +144,16 @@ bool Worker::run_one_round() {
 // worker holds it (that one is serving them already). The driver was polled (or is being served),
 // so the deferred tasks may run again.
 void Worker::maintenance() {
+    poll_driver_if_free();
+    wake_deferred();
+}
+
+void Worker::poll_driver_if_free() {
     Driver& driver = scheduler_.driver;
     if (driver.has_work() && driver.try_lock()) {
         driver.poll_without_waiting();
         driver.unlock();
     }
-    wake_deferred();
 }
 
 // Nothing to run but deferred tasks: poll the driver once without waiting, so what it wakes (a
@@ -327,6 +331,11 @@ void Worker::poll(TaskHeader* task) {
             // in the queue and the one it woke in the LIFO slot: a thief would split a producer
             // from its consumer (W1 P=1 C=1024: 31 -> 18 M), and we run both next anyway.
             if (yielded && (queue_.len() > 1 || lifo_slot_ == nullptr)) notify_others();
+            // Alone here after spending its budget: nothing else on this worker lets the timers
+            // and I/O in before the next maintenance, kInjectorInterval polls of this task away
+            // (7808 operations: seconds for a loop whose every try is slow, an accept failing
+            // with EMFILE under a sanitizer). Let them in now; free when no timer or I/O waits.
+            if (yielded && queue_.len() == 1 && lifo_slot_ == nullptr) poll_driver_if_free();
         }
     }
 }

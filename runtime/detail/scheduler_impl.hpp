@@ -93,6 +93,7 @@ private:
     void push_back(TaskHeader* task) noexcept;
     void notify_others() noexcept;
     void maintenance();
+    void poll_driver_if_free();  // without waiting, unless another worker holds the driver
     void wake_deferred() noexcept;
 
     Scheduler& scheduler_;

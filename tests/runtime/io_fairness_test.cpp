@@ -266,14 +266,11 @@ void expect_child_succeeds(weft::test::RuntimeKind kind, bool back_off) {
 }
 
 TEST_P(IoFairnessTest, AnAcceptLoopRetryingAtOnceUnderEmfileStillLetsTheIntervalTickAndRecovers) {
-#if defined(__SANITIZE_ADDRESS__)
-    // The ASan+UBSan build: while every descriptor is taken, UBSan reports a false vptr error at
-    // each caught EMFILE (its memory probe needs a pipe) and cannot symbolise the stack it prints;
-    // in this build the loop that retries at once then did not recover within its bound (seen on
-    // CurrentThread and OneWorker after the reactor and socket changes of 2026-12-03; the cause is
-    // not pinned down). The release and TSan builds run it; the back-off variant runs here too.
-    GTEST_SKIP() << "false UBSan vptr reports while descriptors are exhausted (see the comment)";
-#endif
+    // In the ASan+UBSan build every failing accept is slow (about 300 us: while the descriptors
+    // are taken, UBSan's vptr check cannot probe memory and prints a false report), so this loop
+    // spends its budget only every ~40 ms. It still recovers at once because a task alone in its
+    // queue lets the driver in each time it spends its budget (worker.cpp), not only every
+    // kInjectorInterval polls (seconds there). Those reports are noise, not failures.
     expect_child_succeeds(GetParam(), /*back_off=*/false);
 }
 
