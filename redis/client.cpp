@@ -5,6 +5,8 @@
 #include <system_error>
 #include <vector>
 
+#include <weft/runtime/net/unix_stream.hpp>
+
 namespace weft::redis {
 
 namespace {
@@ -13,6 +15,22 @@ std::string host_port(const std::string& host, std::uint16_t port) {
     // An IPv6 address gets brackets, so the port stays readable: [::1]:6379.
     if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
     return host + ":" + std::to_string(port);
+}
+
+// Awaits `connecting`; a failure is an IoError naming `peer` (a redis::Error passes as it is).
+template <class Stream>
+Task<Stream> connected_or_io_error(Task<Stream> connecting, std::string peer) {
+    std::error_code failed;
+    std::optional<Stream> stream;
+    try {
+        stream.emplace(co_await std::move(connecting));
+    } catch (const Error&) {
+        throw;
+    } catch (const std::system_error& e) {
+        failed = e.code();
+    }
+    if (failed) throw IoError(failed, "weft::redis: connecting to " + peer);
+    co_return std::move(*stream);
 }
 
 }  // namespace
@@ -26,7 +44,7 @@ RespParserOptions parser_options(const ClientOptions& options) {
 }
 }  // namespace
 
-Client::Client(net::TcpStream stream, std::string peer, ClientOptions options)
+Client::Client(net::detail::StreamSocket stream, std::string peer, ClientOptions options)
     : stream_(std::move(stream)),
       parser_(parser_options(options)),
       peer_(std::move(peer)),
@@ -34,18 +52,17 @@ Client::Client(net::TcpStream stream, std::string peer, ClientOptions options)
 
 Task<Client> Client::connect(std::string host, std::uint16_t port, ClientOptions options) {
     std::string peer = host_port(host, port);
-    std::error_code failed;
-    std::optional<net::TcpStream> stream;
-    try {
-        stream.emplace(co_await net::TcpStream::connect(std::move(host), port));
-    } catch (const Error&) {
-        throw;
-    } catch (const std::system_error& e) {
-        failed = e.code();
-    }
-    if (failed) throw IoError(failed, "weft::redis: connecting to " + peer);
-    if (options.keepalive) stream->set_keepalive(true);
-    co_return Client(std::move(*stream), std::move(peer), std::move(options));
+    Task<net::TcpStream> connecting = connected_or_io_error(net::TcpStream::connect(std::move(host), port), peer);
+    net::TcpStream stream = co_await std::move(connecting);
+    if (options.keepalive) stream.set_keepalive(true);
+    co_return Client(std::move(stream), std::move(peer), std::move(options));  // keeps the stream half
+}
+
+Task<Client> Client::connect_unix(std::string path, ClientOptions options) {
+    std::string peer = path;
+    Task<net::UnixStream> connecting = connected_or_io_error(net::UnixStream::connect(std::move(path)), peer);
+    net::UnixStream stream = co_await std::move(connecting);
+    co_return Client(std::move(stream), std::move(peer), std::move(options));
 }
 
 Task<Client> Client::connect(std::string_view url, ClientOptions options) {
@@ -62,7 +79,8 @@ Task<Client> Client::connect_url(std::string url, ClientOptions options) {
 }
 
 Task<Client> Client::connect(ConnectionInfo info, ClientOptions options) {
-    Task<Client> connecting = connect(info.host, info.port, std::move(options));
+    Task<Client> connecting = info.socket_path ? connect_unix(*info.socket_path, std::move(options))
+                                               : connect(info.host, info.port, std::move(options));
     Client client = co_await connecting;
     Task<void> login = client.log_in(info);
     co_await login;

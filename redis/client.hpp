@@ -1,4 +1,4 @@
-// weft::redis::Client: one connection to a Redis server, on weft's TCP.
+// weft::redis::Client: one connection to a Redis server, on weft's TCP or a Unix domain socket.
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/runtime/net/detail/stream_socket.hpp>
 #include <weft/runtime/net/tcp_stream.hpp>
 #include <weft/runtime/task.hpp>
 #include "detail/replies.hpp"
@@ -42,7 +43,8 @@ struct ClientOptions {
     /// Turn TCP keepalive probes on (SO_KEEPALIVE), so a connection to a server that vanished
     /// without closing it (a dead host, a dropped NAT entry) eventually fails instead of waiting
     /// for ever; the kernel's timing applies (net.ipv4.tcp_keepalive_time). On by default, as
-    /// redis-server's own tcp-keepalive.
+    /// redis-server's own tcp-keepalive. TCP only: a Unix socket's peer is on the same host, and
+    /// its going away closes the connection.
     bool keepalive = true;
     /// Receives each RESP3 push message (`>`: Pub/Sub messages, client-tracking invalidations),
     /// on the task reading the connection, as it is parsed: pushes never count as a command's
@@ -51,9 +53,10 @@ struct ClientOptions {
     std::function<void(Value&&)> on_push;
 };
 
-/// One connection to a Redis server, on weft's TCP.
+/// One connection to a Redis server, on weft's TCP or a Unix domain socket.
 ///
 ///     Client client = co_await Client::connect("127.0.0.1", 6379);
+///     // or: co_await Client::connect("unix:///run/redis/redis.sock?db=2")   (a Unix socket)
 ///     // or: co_await Client::connect("redis://user:password@host:6379/2")   (AUTH and SELECT)
 ///     // or: co_await Client::connect("redis://host?protocol=resp3&client_name=app")   (HELLO 3)
 ///     co_await client.set("greeting", "hello", 10s);              // SET greeting hello PX 10000
@@ -102,7 +105,7 @@ struct ClientOptions {
 ///
 /// Cost: each call encodes its command into a buffer the Client reuses, writes it with as few
 /// system calls as the socket allows, and parses the reply straight out of the parser's receive
-/// buffer (TcpStream::read into RespParser::prepare): no allocation per command beyond the
+/// buffer (the stream's read into RespParser::prepare): no allocation per command beyond the
 /// coroutine frame and the reply's Value.
 class Client {
 public:
@@ -110,14 +113,20 @@ public:
     /// Suspends until connected; await inside a task. Cancelled, it closes the half-made connection.
     /// @throws IoError (ECONNREFUSED, a resolver error...) when awaited.
     static Task<Client> connect(std::string host, std::uint16_t port, ClientOptions options = {});
-    /// Connects to a `redis://[[user]:password@]host[:port][/db]` URL (redis/url.hpp), then sends
+    /// Connects to the Unix domain socket at `path` (redis.conf's `unixsocket`). Suspends until
+    /// connected; cancelled, it closes the half-made connection.
+    /// @throws IoError when awaited: ENOENT (no socket at `path`), ECONNREFUSED (nobody listens
+    /// there), EACCES (unixsocketperm), ENAMETOOLONG; the message names the path.
+    static Task<Client> connect_unix(std::string path, ClientOptions options = {});
+    /// Connects to a `redis://[[user]:password@]host[:port][/db]` URL, or a Unix socket's
+    /// `unix:///path?db=N&password=PW` (redis/url.hpp), then sends
     /// AUTH if it has a password and SELECT if its database is not 0. The URL is copied: it need
     /// not outlive the call.
     /// @throws std::invalid_argument for a bad URL, IoError if the connection fails, ServerError if
     /// the server refuses AUTH (e.g. "WRONGPASS invalid username-password pair...") or SELECT; all
     /// when awaited.
     static Task<Client> connect(std::string_view url, ClientOptions options = {});
-    /// Connects to `info.host` and `info.port`, then logs in: with RESP3, one `HELLO 3 [AUTH user
+    /// Connects to `info.socket_path` if set, else to `info.host` and `info.port`, then logs in: with RESP3, one `HELLO 3 [AUTH user
     /// password] [SETNAME name]`; with RESP2, AUTH and CLIENT SETNAME as needed. Then SELECT if
     /// the database is not 0.
     /// @throws IoError, ServerError as connect(std::string_view), when awaited (a server older
@@ -224,7 +233,7 @@ public:
     /// as the manager does between batches on RESP3): a read of whatever the server sends next,
     /// into the Client's buffer. Yields the byte count, for take_received(). Cancellation-safe:
     /// no byte moves unless it completes. Only while no call is in flight.
-    net::TcpStream::ReadAwaiter read_some() {
+    net::detail::StreamSocket::ReadAwaiter read_some() {
         throw_if_broken();
         return stream_.read(receive_space());
     }
@@ -240,13 +249,13 @@ public:
     bool is_broken() const noexcept { return failure_ != nullptr; }
     /// The error that broke the connection, or null.
     std::exception_ptr failure() const noexcept { return failure_; }
-    /// "host:port" of the server, as connected to ("[::1]:6379" for IPv6).
+    /// "host:port" of the server, as connected to ("[::1]:6379" for IPv6), or its Unix socket's path.
     const std::string& peer() const noexcept { return peer_; }
     /// Closes the connection; later calls fail with IoError (ECANCELED). Must not be called while
     /// a call is in flight on this Client (use it from the task that owns it).
     void close() noexcept;
-    /// The socket, for tests and diagnostics.
-    const net::TcpStream& stream() const noexcept { return stream_; }
+    /// The socket (a TCP or a Unix stream), for tests and diagnostics.
+    const net::detail::StreamSocket& stream() const noexcept { return stream_; }
     /// The protocol replies are parsed as: resp3 once HELLO 3 succeeded.
     RespVersion protocol() const noexcept { return parser_.version(); }
 
@@ -256,7 +265,7 @@ private:
     enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
     class InFlight;
 
-    Client(net::TcpStream stream, std::string peer, ClientOptions options);
+    Client(net::detail::StreamSocket stream, std::string peer, ClientOptions options);
     static Task<Client> connect_url(std::string url, ClientOptions options);
     // Sends the login commands `info` asks for (HELLO 3 or AUTH + CLIENT SETNAME, then SELECT).
     Task<void> log_in(const ConnectionInfo& info);
@@ -291,7 +300,10 @@ private:
 
     static constexpr std::size_t kReadChunk = 16 * 1024;
 
-    net::TcpStream stream_;
+    // The stream half of the TcpStream or UnixStream connected to: both are this base plus how
+    // they connect (TCP's options are set before it is stored), so the calls are the same direct,
+    // inlined ones on either transport, with no variant to dispatch on.
+    net::detail::StreamSocket stream_;
     RespParser parser_;
     std::string out_;             // the command being sent; reused, so it stops allocating
     std::string peer_;            // "host:port", for messages

@@ -438,11 +438,13 @@ public:
     }
 
 private:
-    // A node's ConnectionInfo: the first seed's login, the node's address.
+    // A node's ConnectionInfo: the first seed's login, the node's address (TCP, as the map gives
+    // it, even if the seed was a Unix socket).
     ConnectionInfo login_for(std::string host, std::uint16_t port) const {
         ConnectionInfo info = seeds_.front();
         info.host = std::move(host);
         info.port = port;
+        info.socket_path.reset();
         return info;
     }
 

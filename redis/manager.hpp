@@ -448,7 +448,7 @@ SpawnedManager spawn_manager(Client client, std::size_t capacity, ManagerOptions
 /// @throws as Client::connect and spawn_manager, when awaited.
 Task<SpawnedManager> connect_manager(ConnectionInfo info, std::size_t capacity, ManagerOptions options = {},
                                      ClientOptions client = {});
-/// As connect_manager(ConnectionInfo...), to a `redis://` URL (redis/url.hpp).
+/// As connect_manager(ConnectionInfo...), to a `redis://` or `unix://` URL (redis/url.hpp).
 Task<SpawnedManager> connect_manager(std::string_view url, std::size_t capacity, ManagerOptions options = {},
                                      ClientOptions client = {});
 

@@ -86,7 +86,7 @@ public:
     /// @throws IoError, ServerError as Client::connect; std::invalid_argument for a bad URL or a
     /// capacity of 0; all when awaited.
     static Task<Subscriber> connect(ConnectionInfo info, SubscriberOptions options = {});
-    /// Connects to a `redis://` URL (see redis/url.hpp).
+    /// Connects to a `redis://` or `unix://` URL (see redis/url.hpp).
     static Task<Subscriber> connect(std::string_view url, SubscriberOptions options = {});
 
     /// Takes over `other`'s task and channels (`other` is then empty: its calls throw).

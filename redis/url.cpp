@@ -11,20 +11,31 @@ namespace weft::redis {
 
 namespace {
 
-// The URL for messages, its password (if any) masked: a message may end up in a log.
+// The URL for messages, its password (if any) masked: a message may end up in a log. A password
+// is in the user information (`redis://user:pw@host`) or, in a unix URL, a `password=` query key.
 std::string masked(std::string_view url) {
-    const std::size_t scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return std::string(url);
+    std::string out(url);
+    if (const std::size_t question = out.find('?'); question != std::string::npos) {
+        for (std::size_t key = question + 1; key < out.size();) {
+            const std::size_t amp = std::min(out.find('&', key), out.size());
+            if (std::string_view(out).substr(key, amp - key).starts_with("password=")) {
+                const std::size_t value = key + 9;
+                out.replace(value, amp - value, "***");
+                key = value + 4;
+            } else {
+                key = amp + 1;
+            }
+        }
+    }
+    const std::size_t scheme_end = out.find("://");
+    if (scheme_end == std::string::npos) return out;
     const std::size_t auth_start = scheme_end + 3;
-    const std::size_t at = url.find('@', auth_start);
-    const std::size_t slash = url.find('/', auth_start);
-    if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) return std::string(url);
-    const std::size_t colon = url.find(':', auth_start);
-    if (colon == std::string_view::npos || colon > at) return std::string(url);
-    std::string out(url.substr(0, colon + 1));
-    out += "***";
-    out += url.substr(at);
-    return out;
+    const std::size_t at = out.find('@', auth_start);
+    const std::size_t slash = out.find('/', auth_start);
+    if (at == std::string::npos || (slash != std::string::npos && slash < at)) return out;
+    const std::size_t colon = out.find(':', auth_start);
+    if (colon == std::string::npos || colon > at) return out;
+    return out.substr(0, colon + 1) + "***" + out.substr(at);
 }
 
 [[noreturn]] void fail(std::string_view url, std::string_view what) {
@@ -75,10 +86,14 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
            });
 }
 
-// `protocol=resp3&client_name=NAME`: each key at most once, nothing else.
-void parse_query(std::string_view url, std::string_view query, ConnectionInfo& info) {
-    bool seen_protocol = false;
-    bool seen_name = false;
+// `protocol=resp3&client_name=NAME`, and for a unix URL also `db=N&user=NAME&password=PW` (its path
+// has no room for them): each key at most once, nothing else.
+void parse_query(std::string_view url, std::string_view query, ConnectionInfo& info, bool is_unix) {
+    bool seen_protocol = false, seen_name = false, seen_db = false, seen_user = false, seen_password = false;
+    const auto once = [url](bool& seen, std::string_view key) {
+        if (seen) fail(url, std::string(key) + " is given twice");
+        seen = true;
+    };
     while (!query.empty()) {
         const std::size_t amp = query.find('&');
         const std::string_view pair = query.substr(0, amp);
@@ -87,34 +102,62 @@ void parse_query(std::string_view url, std::string_view query, ConnectionInfo& i
         const std::string_view key = pair.substr(0, eq);
         const std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
         if (key == "protocol") {
-            if (seen_protocol) fail(url, "protocol is given twice");
-            seen_protocol = true;
+            once(seen_protocol, key);
             if (value == "resp3" || value == "3") info.protocol = RespVersion::resp3;
             else if (value == "resp2" || value == "2") info.protocol = RespVersion::resp2;
             else fail(url, "protocol must be resp2 or resp3, got '" + std::string(value) + "'");
         } else if (key == "client_name") {
-            if (seen_name) fail(url, "client_name is given twice");
-            seen_name = true;
+            once(seen_name, key);
             std::string name = percent_decode(url, value, "the client name");
             if (name.empty()) fail(url, "client_name is empty");
             if (name.find_first_of(" \t\r\n") != std::string::npos) fail(url, "client_name contains whitespace");
             info.client_name = std::move(name);
+        } else if (is_unix && key == "db") {
+            once(seen_db, key);
+            info.database = parse_number<std::uint32_t>(url, value, 0, std::numeric_limits<std::int32_t>::max(),
+                                                        "the database index");
+        } else if (is_unix && key == "user") {
+            once(seen_user, key);
+            info.username = percent_decode(url, value, "the user name");
+        } else if (is_unix && key == "password") {
+            once(seen_password, key);
+            info.password = percent_decode(url, value, "the password");
         } else {
-            fail(url, "unknown query parameter '" + std::string(key) + "' (known: protocol, client_name)");
+            fail(url, "unknown query parameter '" + std::string(key) + "' (known: protocol, client_name" +
+                          (is_unix ? ", db, user, password)" : ")"));
         }
     }
+    if (info.username && !info.password) fail(url, "a user name needs a password (add &password=...)");
+}
+
+// After `unix://` or `redis+unix://`: an absolute path, no host, and the query.
+ConnectionInfo parse_unix_url(std::string_view url, std::string_view rest) {
+    std::string_view query;
+    if (const std::size_t question = rest.find('?'); question != std::string_view::npos) {
+        query = rest.substr(question + 1);
+        rest = rest.substr(0, question);
+    }
+    if (rest.empty() || rest.front() != '/')
+        fail(url, "a unix URL names an absolute socket path and no host: unix:///path/to/redis.sock");
+    ConnectionInfo info;
+    info.socket_path = percent_decode(url, rest, "the socket path");
+    parse_query(url, query, info, true);
+    return info;
 }
 
 }  // namespace
 
 ConnectionInfo parse_url(std::string_view url) {
     constexpr std::string_view kScheme = "redis://";
+    if (url.find('#') != std::string_view::npos) fail(url, "fragments are not supported");
+    for (const std::string_view unix_scheme : {std::string_view("unix://"), std::string_view("redis+unix://")}) {
+        if (starts_with_ignoring_case(url, unix_scheme)) return parse_unix_url(url, url.substr(unix_scheme.size()));
+    }
     if (!starts_with_ignoring_case(url, kScheme)) {
         if (starts_with_ignoring_case(url, "rediss://")) fail(url, "TLS (rediss://) is not supported");
-        fail(url, "expected redis://[[user]:password@]host[:port][/db]");
+        fail(url, "expected redis://[[user]:password@]host[:port][/db] or unix:///path/to/redis.sock");
     }
     std::string_view rest = url.substr(kScheme.size());
-    if (rest.find('#') != std::string_view::npos) fail(url, "fragments are not supported");
     std::string_view query;
     if (const std::size_t question = rest.find('?'); question != std::string_view::npos) {
         query = rest.substr(question + 1);
@@ -170,7 +213,7 @@ ConnectionInfo parse_url(std::string_view url) {
         info.database = parse_number<std::uint32_t>(url, path, 0, std::numeric_limits<std::int32_t>::max(),
                                                     "the database index");
     }
-    parse_query(url, query, info);
+    parse_query(url, query, info, false);
     return info;
 }
 

@@ -1,4 +1,5 @@
-// Where a Redis server is and how to log in to it, parsed from a `redis://` URL.
+// Where a Redis server is and how to log in to it, parsed from a `redis://` (TCP) or `unix://`
+// (Unix domain socket) URL.
 //
 //   ConnectionInfo info = parse_url("redis://app:s3cret@cache.internal:6380/2");
 //   // info.host == "cache.internal", info.port == 6380, info.username == "app",
@@ -13,6 +14,12 @@
 //   - db: the database index SELECTed after connecting, default 0; `/` alone means 0;
 //   - query: `protocol=resp2|resp3` (or `2`/`3`; default resp2) and `client_name=NAME` (sent on
 //     connect, percent-encoded like the password), separated by `&`, each at most once.
+//
+// A server on a Unix domain socket: `unix:///path/to/redis.sock` or `redis+unix:///path/to/redis.sock`
+// (an absolute path, percent-encoded like the password, no host), with the login and database in
+// the query as the path has no room for them: `?db=N&user=NAME&password=PW`, besides `protocol`
+// and `client_name` (redis-rs and hiredis-based clients take the same forms).
+//
 // Anything else (another scheme, `rediss://`, another query key, a fragment, a bad port or
 // database, a stray character) is std::invalid_argument with a message naming what is wrong.
 #pragma once
@@ -35,6 +42,9 @@ inline constexpr std::uint16_t kDefaultPort = 6379;
 struct ConnectionInfo {
     std::string host = "127.0.0.1";     ///< A name, or a numeric IPv4 or IPv6 address (no brackets).
     std::uint16_t port = kDefaultPort;  ///< The server's TCP port.
+    /// Set: the server's Unix domain socket (redis.conf's `unixsocket`), connected to instead of
+    /// host and port, which are then unused. TCP keepalive does not apply there.
+    std::optional<std::string> socket_path;
     /// The ACL user for AUTH. AUTH is sent on connect when a password is set:
     /// `AUTH username password` with a username, `AUTH password` without.
     std::optional<std::string> username;
@@ -49,7 +59,7 @@ struct ConnectionInfo {
     std::optional<std::string> client_name;
 };
 
-/// Parses a `redis://` URL (see the top of this header). Pure: any thread, no I/O.
+/// Parses a `redis://`, `unix://` or `redis+unix://` URL (see the top of this header). Pure: any thread, no I/O.
 /// @throws std::invalid_argument with a message that names the problem and quotes the URL
 /// without its password.
 ConnectionInfo parse_url(std::string_view url);

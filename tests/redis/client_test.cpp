@@ -427,6 +427,27 @@ TEST(RedisUrl, APasswordAloneAndAnIpv6HostAndASlashAlone) {
     EXPECT_EQ(empty_password.password, std::optional<std::string>(""));
 }
 
+TEST(RedisUrl, UnixUrlsNameASocketPathWithTheLoginInTheQuery) {
+    const ConnectionInfo plain = weft::redis::parse_url("unix:///run/redis/redis.sock");
+    EXPECT_EQ(plain.socket_path, std::optional<std::string>("/run/redis/redis.sock"));
+    EXPECT_FALSE(plain.password.has_value());
+    EXPECT_EQ(plain.database, 0u);
+    const ConnectionInfo full = weft::redis::parse_url(
+        "redis+unix:///tmp/my%20dir/r.sock?db=3&user=app&password=s%40cret&protocol=resp3&client_name=svc");
+    EXPECT_EQ(full.socket_path, std::optional<std::string>("/tmp/my dir/r.sock"));
+    EXPECT_EQ(full.database, 3u);
+    EXPECT_EQ(full.username, std::optional<std::string>("app"));
+    EXPECT_EQ(full.password, std::optional<std::string>("s@cret"));
+    EXPECT_EQ(full.protocol, weft::redis::RespVersion::resp3);
+    EXPECT_EQ(full.client_name, std::optional<std::string>("svc"));
+    const ConnectionInfo upper = weft::redis::parse_url("Redis+Unix:///r.sock?password=pw");
+    EXPECT_EQ(upper.socket_path, std::optional<std::string>("/r.sock"));
+    EXPECT_FALSE(upper.username.has_value());
+    EXPECT_EQ(upper.password, std::optional<std::string>("pw"));
+    // A TCP URL names no socket.
+    EXPECT_FALSE(weft::redis::parse_url("redis://h").socket_path.has_value());
+}
+
 TEST(RedisUrl, MalformedUrlsAreInvalidArgumentNamingTheProblem) {
     const auto message = [](std::string_view url) -> std::string {
         try {
@@ -448,9 +469,20 @@ TEST(RedisUrl, MalformedUrlsAreInvalidArgumentNamingTheProblem) {
     EXPECT_NE(message("redis://user@h").find("needs a password"), std::string::npos);
     EXPECT_NE(message("redis://:bad%zz@h").find("hex"), std::string::npos);
     EXPECT_NE(message("redis://[::1").find("]"), std::string::npos);
+    EXPECT_NE(message("unix://").find("absolute socket path"), std::string::npos);
+    EXPECT_NE(message("unix://host/r.sock").find("absolute socket path"), std::string::npos);
+    EXPECT_NE(message("unix:///r.sock?db=x").find("database"), std::string::npos);
+    EXPECT_NE(message("unix:///r.sock?db=1&db=2").find("twice"), std::string::npos);
+    EXPECT_NE(message("unix:///r.sock?timeout=1").find("query"), std::string::npos);
+    EXPECT_NE(message("unix:///r.sock?user=u").find("needs a password"), std::string::npos);
+    EXPECT_NE(message("unix:///r.sock#x").find("fragment"), std::string::npos);
+    EXPECT_NE(message("redis://h?db=1").find("query"), std::string::npos);  // a TCP URL has /db
     // The password never shows in a message.
     const std::string m = message("redis://u:topsecret@h:0");
     EXPECT_EQ(m.find("topsecret"), std::string::npos) << m;
+    const std::string q = message("unix:///r.sock?password=topsecret&db=x");
+    EXPECT_EQ(q.find("topsecret"), std::string::npos) << q;
+    EXPECT_NE(q.find("password=***&db=x"), std::string::npos) << q;
 }
 
 }  // namespace

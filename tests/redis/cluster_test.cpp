@@ -2,12 +2,15 @@
 // and against a real local cluster of three masters: 1000 keys on their owners, hash-tagged
 // multi-key commands, cross-slot refusal, a slot migrated while 64 tasks write to it (ASK and
 // MOVED: every write lands once, every read sees it), and a master killed (its callers get errors,
-// the others carry on).
+// the others carry on); and against a scripted one-node cluster: TRYAGAIN and CLUSTERDOWN sent
+// again a bounded number of times.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,6 +19,9 @@
 #include <weft/redis/client.hpp>
 #include <weft/redis/cluster.hpp>
 #include <weft/redis/cluster_slot.hpp>
+#include <weft/redis/resp_parser.hpp>
+#include <weft/runtime/net/tcp_listener.hpp>
+#include <weft/runtime/net/tcp_stream.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/time.hpp>
@@ -34,6 +40,7 @@ using weft::redis::Client;
 using weft::redis::ClusterClient;
 using weft::redis::encode_command;
 using weft::redis::key_slot;
+using weft::redis::ServerError;
 using weft::redis::Value;
 using weft::test::caught;
 using weft::test::key;
@@ -403,5 +410,151 @@ TEST_P(ClusterTest, KilledMasterFailsItsCallersAndSparesTheOthers) {
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(ClusterTest);
+
+// --- retries, against a scripted node (no server) ---
+
+// A fake cluster of one node on loopback: CLUSTER SHARDS says it is the master of every slot; any
+// other command is recorded and answered with answer(n), n counting those commands from 0 over
+// all its connections (the map's, the manager's). Shared by the accept loop and each connection.
+struct FakeNode {
+    explicit FakeNode(std::function<std::string(std::size_t)> f) : answer(std::move(f)) {}
+    std::function<std::string(std::size_t)> answer;
+    std::uint16_t port = 0;
+    std::mutex mutex;                   // the connections may run on different workers
+    std::vector<std::string> commands;  // each as "GET k"
+
+    std::vector<std::string> seen() {
+        const std::lock_guard lock(mutex);
+        return commands;
+    }
+};
+
+std::string bulk(std::string_view s) { return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n"; }
+
+// CLUSTER SHARDS as Redis 7 sends it on RESP2: one shard, slots 0-16383, one master node.
+std::string shards_naming(std::uint16_t port) {
+    return "*1\r\n*4\r\n" + bulk("slots") + "*2\r\n:0\r\n:16383\r\n" + bulk("nodes") + "*1\r\n*8\r\n" + bulk("id") +
+           bulk("fake") + bulk("port") + ":" + std::to_string(port) + "\r\n" + bulk("endpoint") + bulk("127.0.0.1") +
+           bulk("role") + bulk("master");
+}
+
+Task<void> serve_fake_connection(weft::net::TcpStream s, std::shared_ptr<FakeNode> node) {
+    weft::redis::RespParser parser;  // a command is an array of bulk strings: RESP parses it
+    std::vector<char> buf(4096);
+    for (;;) {
+        const std::optional<Value> command = parser.next();
+        if (!command) {
+            const std::size_t n = co_await s.read(std::span<char>(buf));
+            if (n == 0) co_return;  // the client closed
+            parser.feed(std::span<const char>(buf.data(), n));
+            continue;
+        }
+        std::string text;
+        for (const Value& arg : command->as_array()) text += (text.empty() ? "" : " ") + arg.as_string();
+        std::string reply;
+        if (text == "CLUSTER SHARDS") {
+            reply = shards_naming(node->port);
+        } else {
+            std::size_t n = 0;
+            {
+                const std::lock_guard lock(node->mutex);
+                n = node->commands.size();
+                node->commands.push_back(text);
+            }
+            reply = node->answer(n);
+        }
+        co_await s.write_all(reply);
+    }
+}
+
+Task<void> serve_fake_node(weft::net::TcpListener listener, std::shared_ptr<FakeNode> node) {
+    for (;;) {
+        weft::net::Accepted accepted = co_await listener.accept();
+        weft::spawn(serve_fake_connection(std::move(accepted.stream), node)).detach();
+    }
+}
+
+// Starts `node` on a free port (the task serves until aborted; its connections end with the
+// client's, or with the runtime).
+JoinHandle<void> start_fake_node(const std::shared_ptr<FakeNode>& node) {
+    weft::net::TcpListener listener = weft::net::TcpListener::bind("127.0.0.1", 0);
+    node->port = listener.local_addr().port();
+    return weft::spawn(serve_fake_node(std::move(listener), node));
+}
+
+// Short waits between attempts: the bound, not the backoff, is what these tests check.
+weft::redis::ClusterOptions quick_retries(std::size_t max_attempts) {
+    weft::redis::ClusterOptions options;
+    options.max_attempts = max_attempts;
+    options.min_backoff = 1ms;
+    options.max_backoff = 4ms;
+    return options;
+}
+
+class ClusterRetryTest : public weft::test::AllRuntimes {};
+
+TEST_P(ClusterRetryTest, TryAgainIsSentAgainUntilTheValueComes) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto node = std::make_shared<FakeNode>([](std::size_t n) -> std::string {
+            return n < 2 ? "-TRYAGAIN Multiple keys request during rehashing of slot\r\n" : "$5\r\nvalue\r\n";
+        });
+        JoinHandle<void> server = start_fake_node(node);
+        const std::vector<std::string> seeds{"127.0.0.1:" + std::to_string(node->port)};
+        ClusterClient redis = co_await ClusterClient::connect(seeds, quick_retries(5));
+        weft::TimeoutResult<std::optional<std::string>> got = co_await weft::timeout(10s, redis.get("k"));
+        CO_ASSERT_TRUE(!got.timed_out());
+        EXPECT_EQ(*got, std::optional<std::string>("value"));
+        EXPECT_EQ(node->seen(), (std::vector<std::string>{"GET k", "GET k", "GET k"}));  // twice refused, then answered
+        server.abort();
+    }());
+}
+
+TEST_P(ClusterRetryTest, ClusterDownIsSentAgainAtMostMaxAttemptsTimesThenIsTheAnswer) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto node = std::make_shared<FakeNode>(
+            [](std::size_t) -> std::string { return "-CLUSTERDOWN The cluster is down\r\n"; });
+        JoinHandle<void> server = start_fake_node(node);
+        const std::vector<std::string> seeds{"127.0.0.1:" + std::to_string(node->port)};
+        ClusterClient redis = co_await ClusterClient::connect(seeds, quick_retries(4));
+        // command() yields the error reply once the attempts are spent...
+        weft::TimeoutResult<Value> reply = co_await weft::timeout(10s, redis.command("GET", "k"));
+        CO_ASSERT_TRUE(!reply.timed_out());
+        CO_ASSERT_TRUE(reply->is_error());
+        EXPECT_EQ(reply->error_text(), "CLUSTERDOWN The cluster is down");
+        EXPECT_EQ(node->seen().size(), 4u);
+        // ...and the typed helpers throw it.
+        weft::TimeoutResult<std::optional<ServerError>> thrown =
+            co_await weft::timeout(10s, caught<ServerError>(redis.incr("n")));
+        CO_ASSERT_TRUE(!thrown.timed_out() && thrown->has_value());
+        EXPECT_EQ((*thrown)->prefix(), "CLUSTERDOWN");
+        const std::vector<std::string> seen = node->seen();
+        EXPECT_EQ(seen, (std::vector<std::string>{"GET k", "GET k", "GET k", "GET k", "INCR n", "INCR n", "INCR n",
+                                                  "INCR n"}));
+        server.abort();
+    }());
+}
+
+TEST_P(ClusterRetryTest, TryAgainAndClusterDownShareOneBound) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        auto node = std::make_shared<FakeNode>([](std::size_t n) -> std::string {
+            return n % 2 == 0 ? "-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+                              : "-CLUSTERDOWN Hash slot not served\r\n";
+        });
+        JoinHandle<void> server = start_fake_node(node);
+        const std::vector<std::string> seeds{"127.0.0.1:" + std::to_string(node->port)};
+        ClusterClient redis = co_await ClusterClient::connect(seeds, quick_retries(3));
+        weft::TimeoutResult<Value> reply = co_await weft::timeout(10s, redis.command("SET", "k", "v"));
+        CO_ASSERT_TRUE(!reply.timed_out());
+        CO_ASSERT_TRUE(reply->is_error());
+        EXPECT_EQ(reply->error_text(), "TRYAGAIN Multiple keys request during rehashing of slot");  // the third
+        EXPECT_EQ(node->seen().size(), 3u);
+        server.abort();
+    }());
+}
+
+WEFT_INSTANTIATE_ALL_RUNTIMES(ClusterRetryTest);
 
 }  // namespace

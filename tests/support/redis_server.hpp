@@ -5,8 +5,12 @@
 //   Client c = co_await Client::connect("127.0.0.1", server.port());
 //   server.kill_now();                                    // SIGKILL, for fault tests
 //
+//   RedisServer unix_server(RedisServer::Options{.unix_socket = true});   // also on a Unix socket
+//   Client u = co_await Client::connect_unix(unix_server.socket_path());
+//
 // The server runs `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` (plus
-// `--requirepass` if asked), its output in a log file quoted when it fails to start. The
+// `--requirepass` if asked; with `unix_socket`, `--unixsocket DIR/redis.sock --unixsocketperm 700`
+// besides the TCP port, DIR a fresh directory from mkdtemp removed with the server), its output in a log file quoted when it fails to start. The
 // constructor returns once it answers PING (or NOAUTH, with a password), within bounded retries;
 // a port taken between finding it free and the server binding it is retried with another. The
 // destructor stops it (SIGTERM, then SIGKILL if it lingers) and reaps it with waitpid; if the
@@ -51,6 +55,7 @@ public:
     struct Options {
         std::string password;  // non-empty: --requirepass
         std::vector<std::string> extra_args;
+        bool unix_socket = false;  // also listen on socket_path()
     };
 
     // The redis-server binary: $WEFT_REDIS_SERVER if set, else the first on PATH; empty if none.
@@ -72,6 +77,12 @@ public:
     RedisServer() : RedisServer(Options{}) {}
     explicit RedisServer(Options options) : options_(std::move(options)), binary_(find_binary()) {
         if (binary_.empty()) throw std::runtime_error("redis-server is not installed (apt-get install redis-server)");
+        if (options_.unix_socket) {
+            char dir[] = "/tmp/weft-redis-XXXXXX";
+            if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+            socket_dir_ = dir;
+            socket_path_ = socket_dir_ + "/redis.sock";
+        }
         std::string last_error;
         for (int attempt = 0; attempt < 5; ++attempt) {
             if (try_start(last_error)) return;
@@ -83,11 +94,17 @@ public:
     ~RedisServer() {
         stop();
         if (!log_path_.empty()) ::unlink(log_path_.c_str());
+        if (!socket_dir_.empty()) {
+            ::unlink(socket_path_.c_str());  // redis-server removes it on SIGTERM, not on SIGKILL
+            ::rmdir(socket_dir_.c_str());
+        }
     }
 
     std::uint16_t port() const noexcept { return port_; }
     pid_t pid() const noexcept { return pid_; }
     const std::string& password() const noexcept { return options_.password; }
+    // The Unix socket the server also listens on (Options::unix_socket); empty without one.
+    const std::string& socket_path() const noexcept { return socket_path_; }
     bool is_running() const noexcept { return pid_ > 0; }
 
     // SIGKILL now (connections reset, nothing answered), and reap it.
@@ -169,6 +186,9 @@ private:
             args.push_back("--requirepass");
             args.push_back(options_.password);
         }
+        if (!socket_path_.empty()) {
+            for (const char* a : {"--unixsocket", socket_path_.c_str(), "--unixsocketperm", "700"}) args.emplace_back(a);
+        }
         for (const std::string& a : options_.extra_args) args.push_back(a);
         std::vector<char*> argv;
         for (std::string& a : args) argv.push_back(a.data());
@@ -242,6 +262,8 @@ private:
     Options options_;
     std::string binary_;
     std::string log_path_;
+    std::string socket_dir_;   // mkdtemp's directory holding socket_path_
+    std::string socket_path_;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
 };
