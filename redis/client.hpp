@@ -254,8 +254,9 @@ public:
     /// Closes the connection; later calls fail with IoError (ECANCELED). Must not be called while
     /// a call is in flight on this Client (use it from the task that owns it).
     void close() noexcept;
-    /// The socket (a TCP or a Unix stream), for tests and diagnostics.
-    const net::detail::StreamSocket& stream() const noexcept { return stream_; }
+    /// The connection's socket descriptor (a TCP or a Unix stream), for diagnostics and socket
+    /// options (getsockopt); it stays owned by the Client.
+    int native_handle() const noexcept { return stream_.native_handle(); }
     /// The protocol replies are parsed as: resp3 once HELLO 3 succeeded.
     RespVersion protocol() const noexcept { return parser_.version(); }
 

@@ -45,7 +45,7 @@ using weft::test::key;
 bool keepalive(const Client& c) {
     int on = 0;
     socklen_t len = sizeof on;
-    EXPECT_EQ(::getsockopt(c.stream().native_handle(), SOL_SOCKET, SO_KEEPALIVE, &on, &len), 0);
+    EXPECT_EQ(::getsockopt(c.native_handle(), SOL_SOCKET, SO_KEEPALIVE, &on, &len), 0);
     return on != 0;
 }
 

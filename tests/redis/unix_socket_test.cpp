@@ -48,7 +48,7 @@ using weft::test::RedisServer;
 int family(const Client& c) {
     sockaddr_storage address{};
     socklen_t len = sizeof address;
-    EXPECT_EQ(::getsockname(c.stream().native_handle(), reinterpret_cast<sockaddr*>(&address), &len), 0);
+    EXPECT_EQ(::getsockname(c.native_handle(), reinterpret_cast<sockaddr*>(&address), &len), 0);
     return address.ss_family;
 }
 
