@@ -45,7 +45,13 @@ namespace weft::detail {
 // awaiter stay alive in the block until the foreign library resumes the trampoline, which then
 // does nothing but free the block (on that thread). What the operation refers to outside the
 // block (an lvalue awaitable, a buffer in the task's frame) is gone: that needs the foreign
-// library's own cancellation. A foreign library that never resumes the handle leaks the block.
+// library's own cancellation. A foreign library that never resumes the handle leaks the block
+// (and the task waits until aborted); one that destroys the handle instead of resuming it is not
+// supported (it would have destroyed the task's own frame without the adapter).
+//
+// await_suspend returning another coroutine's handle: that coroutine is resumed inline, on the
+// worker, inside the adapter's await_suspend (weft's trampoline slot cannot take it: the worker
+// would take it for the task's resume point).
 //
 // Costs: one allocation per await (the block), even when await_ready is true; weft's own
 // awaitables never come here (TaskPromiseBase::await_transform dispatches at compile time).
