@@ -40,6 +40,7 @@
 #include <weft/runtime/join.hpp>
 #include <weft/runtime/join_handle.hpp>
 #include <weft/runtime/join_set.hpp>
+#include <weft/runtime/leaf_awaitable.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/net/buffered.hpp>
 #include <weft/runtime/net/errors.hpp>

@@ -477,7 +477,7 @@ private:
 
 /// The awaitable Sender::send_timeout() returns. Not movable.
 template <class T>
-class WEFT_MUST_AWAIT Sender<T>::SendTimeoutAwaiter final {
+class WEFT_MUST_AWAIT Sender<T>::SendTimeoutAwaiter final : public weft::detail::NativeAwaiter {
 public:
     /// Made by Sender::send_timeout(). Throws what T's move constructor throws.
     SendTimeoutAwaiter(detail::BoundedChannel<T>* ch, T value, Clock::time_point deadline)

@@ -24,7 +24,7 @@ namespace weft {
 ///
 /// Outside a task (and inside unconstrained) there is no budget to spend: it never suspends.
 /// Never throws. Cancellation-safe: it holds nothing.
-class WEFT_MUST_AWAIT consume_budget {
+class WEFT_MUST_AWAIT consume_budget : public detail::NativeAwaiter {
 public:
     /// One unit of budget, to co_await.
     WEFT_MUST_AWAIT consume_budget() noexcept {}  // user-provided: g++ warns on a discarded one only then

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "detail/context.hpp"
+#include "detail/foreign_awaiter.hpp"
 #include "detail/task_cell.hpp"
 #include "detail/task_output.hpp"
 
@@ -39,6 +40,25 @@ public:
     FinalAwaiter final_suspend() noexcept { return {}; }
 
     void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
+
+    // Every co_await in a Task comes through here. weft's own awaitables (leaves, Tasks, join
+    // handles, select/join/timeout...) pass through unchanged: a compile-time dispatch, no cost.
+    template <class O>
+        requires PassesThrough<O>
+    PassThrough<O> await_transform(O&& operand) noexcept(noexcept(PassThrough<O>(std::forward<O>(operand)))) {
+        return PassThrough<O>(std::forward<O>(operand));
+    }
+    // Anything else is adapted so that its resumption wakes the task instead of running it on the
+    // foreign thread (ForeignAwaiter); std::suspend_always, which nothing would ever resume, is
+    // refused.
+    template <class O>
+        requires(!PassesThrough<O>)
+    ForeignAwaiter<O> await_transform(O&& operand) {
+        static_assert(!std::is_same_v<std::remove_cvref_t<O>, std::suspend_always>,
+                      "weft: co_await std::suspend_always in a weft::Task suspends it for ever (nothing "
+                      "would wake it): use co_await weft::yield_now() to let other tasks run");
+        return ForeignAwaiter<O>(std::forward<O>(operand));
+    }
 
     // One allocation holds the frame and the room a spawn needs for the task's header.
     static void* operator new(std::size_t size) { return allocate_task_frame<T>(size); }
@@ -78,7 +98,12 @@ public:
 /// its frame cannot be allocated.
 ///
 /// Tasks run inside weft's runtime: await them from another weft Task (a spawned task or the one
-/// given to block_on). Awaiting a long chain of tasks that complete at once does not grow the stack,
+/// given to block_on). Inside a task, weft's awaitables are awaited as they are; an awaitable from
+/// another library (one that resumes the handle it is given, from any thread) is adapted so that
+/// its resumption wakes the task, which resumes on its worker (one allocation per such await; an
+/// abort while it waits cannot cancel it: see detail/foreign_awaiter.hpp and the README); and
+/// `co_await std::suspend_always` does not compile (use weft::yield_now()). To write an awaitable
+/// that waits like weft's own, see leaf_awaitable.hpp. Awaiting a long chain of tasks that complete at once does not grow the stack,
 /// in any build mode (see run_trampoline in worker.cpp).
 ///
 /// Cancellation: an awaited task runs inside the awaiting task, so aborting that task (or a
@@ -116,7 +141,7 @@ public:
 
     /// What `co_await task` returns: runs the task inline in the awaiting task and yields its
     /// result. Await only inside a task run by a weft runtime.
-    class WEFT_MUST_AWAIT Awaiter {
+    class WEFT_MUST_AWAIT Awaiter : public detail::NativeAwaiter {
     public:
         /// Refers to (does not own) the frame `h`.
         explicit Awaiter(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}

@@ -142,7 +142,7 @@ private:
 
 // timeout over a Task<T>: runs the child inline inside a CancelScope that the timer triggers.
 template <class T>
-class WEFT_MUST_AWAIT TaskTimeout final : public CancelScope {
+class WEFT_MUST_AWAIT TaskTimeout final : public CancelScope, public NativeAwaiter {
 public:
     TaskTimeout(Task<T> child, Clock::time_point deadline) noexcept : child_(std::move(child)), timer_(deadline) {}
     TaskTimeout(const TaskTimeout&) = delete;

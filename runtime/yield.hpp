@@ -19,7 +19,7 @@ namespace weft {
 ///
 /// Await only inside a task run by a weft runtime. Never throws. Cancellation-safe: it holds
 /// nothing, so an abort while yielded loses nothing.
-struct WEFT_MUST_AWAIT yield_now {
+struct WEFT_MUST_AWAIT yield_now : detail::NativeAwaiter {
     /// A yield, to co_await.
     WEFT_MUST_AWAIT yield_now() noexcept {}  // user-provided: g++ warns on a discarded yield_now() only then
     /// Always false: yielding always suspends.

@@ -32,6 +32,12 @@ protected:
     ~Pollable() = default;
 };
 
+// Marks a weft awaiter that is not a Pollable leaf but still follows weft's protocol: it never
+// resumes the handle it is given (the worker resumes the task, or the trampoline runs the next
+// coroutine). Task's awaiter, yield_now, consume_budget, timeout over a Task. Task's promise lets
+// these and Pollable leaves through unchanged and adapts anything else (detail/foreign_awaiter.hpp).
+struct NativeAwaiter {};
+
 // What the current thread is doing for the runtime. Trivially constructible so that reading it is a
 // plain TLS access with no guard call.
 struct ThreadContext {

@@ -3,6 +3,7 @@
 
 #include <coroutine>
 #include <type_traits>
+#include <utility>
 
 #include "context.hpp"
 
@@ -15,6 +16,16 @@ concept LeafAwaitable = std::is_base_of_v<Pollable, std::remove_cvref_t<O>>;
 template <class O>
 concept HasLeafAwaiter = requires(std::remove_cvref_t<O>& o) {
     { o.operator co_await() } -> LeafAwaitable;
+};
+
+// Any awaiter that follows weft's protocol: a leaf, or one marked NativeAwaiter.
+template <class A>
+concept WeftAwaiter = LeafAwaitable<A> || std::is_base_of_v<NativeAwaiter, std::remove_cvref_t<A>>;
+// What a Task's promise lets through unchanged: a weft awaiter, or an awaitable whose operator
+// co_await yields one (a Task, a JoinHandle, a oneshot receiver).
+template <class O>
+concept WeftAwaitable = WeftAwaiter<O> || requires(O&& o) {
+    { std::forward<O>(o).operator co_await() } -> WeftAwaiter;
 };
 
 // Runs `leaf.await_suspend(h)`. Returns true if the leaf now waits (the caller must suspend),

@@ -1,4 +1,4 @@
-// The server examples, run as a user would: each binary is started (examples/ built with the
+// The examples, run as a user would: each binary is started (examples/ built with the
 // release configuration; WEFT_EXAMPLES_DIR says where), talked to over loopback with plain
 // blocking sockets, then stopped with a signal; it must answer correctly and exit 0. Every wait is
 // bounded, so a broken example fails the test instead of hanging it.
@@ -259,6 +259,14 @@ TEST(Examples, WorkerPoolFinishesEveryQueuedJobOnSigtermAndAccountsForEach) {
     EXPECT_EQ(reported_timed_out, timed_out);
     EXPECT_EQ(submitted, done + timed_out) << "every queued job ran to completion or its timeout";
     EXPECT_EQ(pool.stop(SIGTERM), 0);
+}
+
+TEST(Examples, CustomAwaitableWakesTasksFromAPlainThreadAndTimesOutThroughWeft) {
+    Example program("custom_awaitable");
+    EXPECT_EQ(program.line(), "never: timed out");
+    EXPECT_EQ(program.line(), "latch: open, 3 tasks resumed");
+    EXPECT_EQ(program.line(), "sum of ids: 3");
+    EXPECT_EQ(program.stop(0), 0);  // signal 0: only waits for it to exit
 }
 
 }  // namespace

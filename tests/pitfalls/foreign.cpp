@@ -1,4 +1,5 @@
-// Pitfall: awaiting an awaitable that is not weft's (from another library) inside a weft Task.
+// Was a pitfall (a hang): awaiting an awaitable that is not weft's (from another library) inside a
+// weft Task. Task's promise now adapts it (runtime/detail/foreign_awaiter.hpp): every form is ok.
 //   foreign <form>   forms:
 //     thread-resume   an awaiter that hands the coroutine handle to another thread, which calls
 //                     h.resume() a millisecond later (how most callback-based libraries do it)
