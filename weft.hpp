@@ -56,6 +56,7 @@
 #include <weft/runtime/select.hpp>
 #include <weft/runtime/signal.hpp>
 #include <weft/runtime/task.hpp>
+#include <weft/runtime/test_clock.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/timeout.hpp>
 #include <weft/runtime/waker.hpp>

@@ -119,7 +119,7 @@ void IoDriver::release_removed() noexcept {
     while (list) delete std::exchange(list, list->next);
 }
 
-std::size_t IoDriver::turn(std::optional<std::chrono::milliseconds> timeout) {
+std::size_t IoDriver::turn(std::optional<std::chrono::milliseconds> timeout, bool* interrupted) {
     release_removed();
     epoll_event events[kMaxEvents];
     int wait_ms = -1;
@@ -135,6 +135,7 @@ std::size_t IoDriver::turn(std::optional<std::chrono::milliseconds> timeout) {
             std::uint64_t count;
             while (::read(event_fd_, &count, sizeof count) > 0) {
             }
+            if (interrupted) *interrupted = true;
             continue;
         }
         const std::uint32_t e = events[i].events;

@@ -14,6 +14,8 @@ std::shared_ptr<detail::Scheduler> make_scheduler(RuntimeOptions& options) {
         if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
     }
     if (workers > 4096) throw std::invalid_argument("weft: worker_threads must be at most 4096");
+    if (options.start_paused && options.flavor != Flavor::current_thread)
+        throw std::invalid_argument("weft: start_paused needs a current_thread runtime");
     return std::make_shared<detail::Scheduler>(detail::Scheduler::Options{
         static_cast<std::uint32_t>(workers), options.flavor == Flavor::current_thread, options.enable_lifo_slot,
         options.max_blocking_threads, options.blocking_keep_alive, std::move(options.on_unhandled_exception),
@@ -22,6 +24,7 @@ std::shared_ptr<detail::Scheduler> make_scheduler(RuntimeOptions& options) {
 }  // namespace
 
 Runtime::Runtime(RuntimeOptions options) : flavor_(options.flavor), handle_(make_scheduler(options)) {
+    if (options.start_paused) handle_.scheduler_->driver.time().pause_clock();
     if (flavor_ == Flavor::multi_thread) handle_.scheduler_->start_threads();
 }
 

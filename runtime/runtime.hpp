@@ -59,6 +59,9 @@ struct RuntimeOptions {
     /// The name of those threads (pthread_setname_np; cut to Linux's 15 characters). Empty: they
     /// keep the name inherited from the thread that started them.
     std::string thread_name = "weft-worker";
+    /// Starts with the clock paused, as if the first task called time::pause() (Tokio's
+    /// Builder::start_paused; see test_clock.hpp). current_thread only.
+    bool start_paused = false;
 };
 
 /// Owns worker threads, their run queues, the blocking pool, and every spawned task.
@@ -69,7 +72,8 @@ struct RuntimeOptions {
 class Runtime {
 public:
     /// Builds the scheduler and, for multi_thread, starts the worker threads.
-    /// @throws std::invalid_argument if `options.worker_threads` exceeds 4096.
+    /// @throws std::invalid_argument if `options.worker_threads` exceeds 4096, or for
+    /// `start_paused` on a multi_thread runtime.
     /// @throws std::system_error if a worker thread cannot be started.
     explicit Runtime(RuntimeOptions options = {});
     /// Shuts the runtime down (see shutdown()) and frees it.

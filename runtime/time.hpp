@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "detail/clock.hpp"
 #include "detail/context.hpp"
 #include "detail/scheduler.hpp"
 #include "detail/driver.hpp"
@@ -29,8 +30,25 @@
 
 namespace weft {
 
-/// The clock of every weft deadline: monotonic, unaffected by changes to the wall clock.
-using Clock = std::chrono::steady_clock;
+/// The clock of every weft deadline: monotonic, unaffected by changes to the wall clock; its
+/// time points are std::chrono::steady_clock's. now() reads steady_clock, except on the threads of
+/// a runtime whose clock a test paused (time::pause, test_clock.hpp): there it reads that
+/// runtime's clock, which moves only when the test or the idle runtime moves it.
+struct Clock {
+    using duration = std::chrono::steady_clock::duration;
+    using rep = duration::rep;
+    using period = duration::period;
+    using time_point = std::chrono::steady_clock::time_point;
+    static constexpr bool is_steady = true;
+
+    /// The current time. Never throws.
+    static time_point now() noexcept {
+        // relaxed: a counter of paused runtimes; a thread that paused one sees its own write.
+        if (detail::virtual_clocks.load(std::memory_order_relaxed) == 0) [[likely]]
+            return std::chrono::steady_clock::now();
+        return detail::runtime_clock_now();
+    }
+};
 
 /// `co_await sleep_until(t)` / `co_await sleep(d)`: completes at (or just after) the deadline.
 ///

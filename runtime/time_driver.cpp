@@ -71,6 +71,23 @@ std::optional<std::chrono::milliseconds> TimeDriver::prepare_park(std::size_t& f
     return std::chrono::milliseconds(*next > now ? *next - now : 0);
 }
 
+bool TimeDriver::advance_step(std::optional<Clock::time_point> limit) {
+    if (!clock_.is_paused()) return false;  // a woken task resumed the clock: stop stepping
+    process();  // what is due already fires at the current time
+    std::optional<Clock::time_point> next;
+    {
+        std::lock_guard lock(mutex_);
+        // A lower bound for a slot above level 0: advancing to it re-files the slot's entries
+        // (nothing fires), and the caller steps again.
+        if (const std::optional<std::uint64_t> tick = wheel_.next_expiration()) next = time_of_tick(*tick);
+    }
+    const bool stopped_early = next && (!limit || *next < *limit);
+    if (stopped_early) clock_.advance_to(*next);
+    else if (limit) clock_.advance_to(*limit);
+    process();
+    return stopped_early;
+}
+
 void TimeDriver::end_park() noexcept {
     std::lock_guard lock(mutex_);
     parked_until_ = kNotParked;

@@ -5,7 +5,8 @@
 // or someone interrupts it (unpark, or a new timer earlier than its sleep), and dispatches what
 // happened before letting go. The other idle workers sleep on their condition variables. Busy
 // workers poll the driver without waiting every few dozen ticks (maintenance), so timers and I/O
-// are served even when no worker is idle.
+// are served even when no worker is idle. With a paused clock (time::pause) the holder does not
+// sleep until a timer: it moves the clock to it (auto_advance).
 #pragma once
 
 #include <atomic>
@@ -34,9 +35,20 @@ public:
         std::size_t fired = 0;
         std::optional<std::chrono::milliseconds> timeout = time_.prepare_park(fired);
         if (fired > 0 || !may_sleep) timeout = std::chrono::milliseconds(0);
-        io_->turn(timeout);
+        if (timeout && *timeout > std::chrono::milliseconds(0) && time_.clock().is_paused()) [[unlikely]]
+            auto_advance();
+        else
+            io_->turn(timeout);
         time_.end_park();
         time_.process();
+    }
+
+    // Holder only, paused clock, nothing to run and a timer pending: rather than sleep until the
+    // timer, look for I/O and wakes without waiting, and only if there are none jump the clock to
+    // the timer's deadline (Tokio's auto-advance: time moves only while the runtime is idle).
+    void auto_advance() {
+        bool interrupted = false;
+        if (io_->turn(std::chrono::milliseconds(0), &interrupted) == 0 && !interrupted) time_.advance_step(std::nullopt);
     }
 
     // Holder only: a busy worker's non-blocking poll. Skips the system call when nothing is

@@ -43,10 +43,11 @@ public:
     void release(ScheduledIo* io) noexcept;
 
     // Waits up to `timeout` (nullopt: until interrupted) and dispatches what became ready.
-    // Returns how many sources got events. One caller at a time (the Driver's holder). An
+    // Returns how many sources got events; sets `*interrupted` (if given) when an interrupt() was
+    // among them. One caller at a time (the Driver's holder). An
     // epoll_wait error other than EINTR (the epoll descriptor is broken) aborts the process with
     // a message on stderr: see fail_wait in io_driver.cpp for why not an exception.
-    std::size_t turn(std::optional<std::chrono::milliseconds> timeout);
+    std::size_t turn(std::optional<std::chrono::milliseconds> timeout, bool* interrupted = nullptr);
     // Makes a concurrent or the next turn() return promptly. From any thread.
     void interrupt() noexcept;
 

@@ -14,6 +14,10 @@
 // wakers moved out; the wakers are woken after the mutex is released, so a woken task that cancels
 // or re-registers never deadlocks, and an entry may be destroyed by its owner as soon as it is
 // off the wheel.
+//
+// Time comes from `clock_`, the runtime's clock: real time unless a test paused it. Paused, the
+// driver moves it: Driver::park jumps it to the next deadline when the runtime is idle
+// (auto_advance), and time::advance steps it deadline by deadline (advance_step).
 #pragma once
 
 #include <array>
@@ -25,6 +29,7 @@
 #include <optional>
 
 #include "../waker.hpp"
+#include "clock.hpp"
 #include "timer_wheel.hpp"
 
 namespace weft::detail {
@@ -36,7 +41,7 @@ public:
 
     // `wake_driver` interrupts a worker parked in the driver (called without the mutex held).
     explicit TimeDriver(std::function<void()> wake_driver)
-        : start_(Clock::now()), wake_driver_(std::move(wake_driver)) {}
+        : start_(clock_.now()), wake_driver_(std::move(wake_driver)) {}
 
     // The first tick at or after `deadline`, so a timer never fires early.
     std::uint64_t tick_at_or_after(Clock::time_point deadline) const noexcept {
@@ -45,7 +50,7 @@ public:
         return (static_cast<std::uint64_t>(ns) + 999'999) / 1'000'000;
     }
     std::uint64_t now_tick() const noexcept {
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now() - start_).count();
         return static_cast<std::uint64_t>(ns) / 1'000'000;
     }
     Clock::time_point time_of_tick(std::uint64_t tick) const noexcept {
@@ -71,12 +76,30 @@ public:
     std::optional<std::chrono::milliseconds> prepare_park(std::size_t& fired);
     void end_park() noexcept;
 
+    // Paused clock only (the caller checked): moves the clock to the earliest deadline, or to
+    // `limit` if that comes first (nullopt: no limit), and fires what is then due. Returns true if
+    // it stopped at a deadline before `limit` (more may follow), false once at the limit or with
+    // no timer pending.
+    bool advance_step(std::optional<Clock::time_point> limit);
+
+    // Pauses the clock (throws std::logic_error if paused already) and moves it, by less than a
+    // tick, to the next tick's start: then a deadline a whole number of milliseconds away falls
+    // on a tick, and a timer fires when the clock reaches its deadline, not a fraction later.
+    void pause_clock() {
+        clock_.pause();
+        clock_.advance_to(time_of_tick(tick_at_or_after(clock_.now())));
+    }
+
+    RuntimeClock& clock() noexcept { return clock_; }
+    const RuntimeClock& clock() const noexcept { return clock_; }
+
     // Timers on the wheel now (cheap, approximate): lets busy workers skip polling an idle driver.
     std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
 
 private:
     std::size_t process_at(std::uint64_t now);
 
+    RuntimeClock clock_;  // before start_, which reads it
     const Clock::time_point start_;
     std::function<void()> wake_driver_;
     std::mutex mutex_;

@@ -1,5 +1,7 @@
 // select: the first ready operation wins, in listed order when several are; the losers are
 // cancelled with nothing lost and no waiter left behind; on every runtime flavour.
+// Where a timer decides the outcome, make_paused_runtime: on the current-thread flavour the
+// clock is paused (deterministic whatever the load); the multi-thread ones keep real time.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -72,7 +74,7 @@ TEST_P(SelectTest, WhenSeveralAreReadyTheFirstListedWinsAndTheOthersKeepTheirVal
 }
 
 TEST_P(SelectTest, AClosedChannelAndATimer) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::mpsc::channel<int>(1);
         { auto gone = std::move(tx); }
@@ -217,7 +219,7 @@ Task<std::string> throws_after_a_wait() {
 }
 
 TEST_P(SelectTest, ATaskRacesATimer) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     rt->block_on([]() -> Task<void> {
         int destroyed = 0, steps = 0;
         auto r = co_await weft::select(forever(destroyed, steps), weft::sleep(5ms));
@@ -232,7 +234,7 @@ TEST_P(SelectTest, ATaskRacesATimer) {
 }
 
 TEST_P(SelectTest, ATaskRacesATaskAndTheLoserStopsWhereItWaits) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     rt->block_on([]() -> Task<void> {
         int destroyed = 0, steps = 0;
         auto r = co_await weft::select(forever(destroyed, steps), after(5ms, 7));
@@ -330,7 +332,7 @@ Task<int> bounded_inner(int& destroyed, int& steps) {
 }
 
 TEST_P(SelectTest, TimeoutsInsideAndAroundTaskBranches) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     rt->block_on([]() -> Task<void> {
         int destroyed = 0, steps = 0;
         auto r = co_await weft::select(bounded_inner(destroyed, steps), weft::sleep(10s));

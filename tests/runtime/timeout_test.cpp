@@ -1,5 +1,7 @@
 // timeout: fires on what never completes, not on what completes; the losing operation is
 // cancelled cleanly (no message lost, no waiter left, frames destroyed), on every flavour.
+// Where a timer decides the outcome, make_paused_runtime: on the current-thread flavour the
+// clock is paused (deterministic whatever the load); the multi-thread ones keep real time.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -29,7 +31,7 @@ using weft::test::Tracked;
 class TimeoutTest : public weft::test::AllRuntimes {};
 
 TEST_P(TimeoutTest, FiresOnAReceiveThatNeverCompletes) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::mpsc::channel<int>(4);
         const auto start = Clock::now();
@@ -56,7 +58,7 @@ TEST_P(TimeoutTest, DoesNotFireOnAReadyOperationEvenWithZeroDuration) {
 }
 
 TEST_P(TimeoutTest, ReturnsTheValueThatArrivesBeforeTheDeadline) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     rt->block_on([]() -> Task<void> {
         auto [tx, rx] = weft::mpsc::channel<int>(4);
         weft::spawn([](weft::mpsc::Sender<int> tx) -> Task<void> {
@@ -199,7 +201,7 @@ TEST_P(TimeoutTest, ATaskThatOverrunsIsDestroyedAtItsSuspensionPoint) {
 }
 
 TEST_P(TimeoutTest, ATaskThatFinishesInTimeGivesItsValue) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     std::atomic<int> reached{0};
     const int v = rt->block_on([](std::atomic<int>& reached) -> Task<int> {
         auto r = co_await weft::timeout(10s, slow_child(reached, 1ms));
@@ -234,7 +236,7 @@ Task<int> nested(std::atomic<int>& reached, Clock::duration inner_limit, Clock::
 }
 
 TEST_P(TimeoutTest, NestedTimeoutsTheInnerExpiresFirst) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     std::atomic<int> reached{0};
     const auto r = rt->block_on([](std::atomic<int>& reached) -> Task<weft::TimeoutResult<int>> {
         co_return co_await weft::timeout(10s, nested(reached, 5ms, 1h));
@@ -244,7 +246,7 @@ TEST_P(TimeoutTest, NestedTimeoutsTheInnerExpiresFirst) {
 }
 
 TEST_P(TimeoutTest, NestedTimeoutsTheOuterExpiresFirst) {
-    auto rt = make_runtime();
+    auto rt = make_paused_runtime();
     Tracked::live = 0;
     std::atomic<int> reached{0};
     const auto r = rt->block_on([](std::atomic<int>& reached) -> Task<weft::TimeoutResult<int>> {

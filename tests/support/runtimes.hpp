@@ -29,6 +29,13 @@ protected:
         options.worker_threads = GetParam().workers;
         return std::make_unique<Runtime>(std::move(options));
     }
+    // For tests where a timer decides the outcome: on the current-thread flavour the clock starts
+    // paused (time::pause), so timers fire in deadline order whatever the machine's load; the
+    // multi-thread flavours cannot pause and run on real time, as make_runtime.
+    std::unique_ptr<Runtime> make_paused_runtime(RuntimeOptions options = {}) const {
+        options.start_paused = GetParam().flavor == Flavor::current_thread;
+        return make_runtime(std::move(options));
+    }
 };
 
 inline auto all_runtime_kinds() {
