@@ -35,10 +35,15 @@ namespace weft {
 /// a runtime whose clock a test paused (time::pause, test_clock.hpp): there it reads that
 /// runtime's clock, which moves only when the test or the idle runtime moves it.
 struct Clock {
+    /// steady_clock's duration.
     using duration = std::chrono::steady_clock::duration;
+    /// The duration's tick count type.
     using rep = duration::rep;
+    /// The duration's tick length.
     using period = duration::period;
+    /// steady_clock's time point, so deadlines mix freely with steady_clock::now().
     using time_point = std::chrono::steady_clock::time_point;
+    /// Monotonic (a paused clock stands still, it never goes back).
     static constexpr bool is_steady = true;
 
     /// The current time. Never throws.
