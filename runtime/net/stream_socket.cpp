@@ -3,12 +3,17 @@
 #include <cerrno>
 #include <system_error>
 
+#include "../coop.hpp"
 #include "detail/socket_ops.hpp"
 #include "errors.hpp"
 
 namespace weft::net::detail {
 
 Task<void> connect_stream(StreamSocket& out, int fd, const sockaddr* address, socklen_t len, std::string what) {
+    // A connect that completes or fails at once (a Unix socket, a refused one) never reaches a
+    // readiness wait: it spends its unit of budget here, so a connect loop yields like any I/O.
+    // Before the call: a connect cancelled during that yield has done nothing.
+    co_await weft::consume_budget();
     // Register only once the connection is under way: epoll reports a socket that is not yet
     // connected as hung up, and that stale edge must not be the first thing the reactor sees.
     const int rc = ::connect(fd, address, len);

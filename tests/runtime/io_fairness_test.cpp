@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,8 @@
 #include <weft/runtime/detail/io_driver.hpp>
 #include <weft/runtime/net/tcp_listener.hpp>
 #include <weft/runtime/net/tcp_stream.hpp>
+#include <weft/runtime/net/unix_listener.hpp>
+#include <weft/runtime/net/unix_stream.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/time.hpp>
 #include <weft/runtime/yield.hpp>
@@ -152,6 +155,49 @@ TEST_P(IoFairnessTest, AnIntervalKeepsTickingBesideAReaderThatAlwaysHasData) {
     ::close(raw);
     EXPECT_LE(got.bytes, data.size());  // nothing duplicated
     EXPECT_GT(got.bytes + got.eofs, static_cast<std::uint64_t>(weft::detail::coop::kBudgetPerPoll));
+}
+
+// A connect that completes at once (a Unix listener's backlog) or fails at once (no such path)
+// never waits for readiness; it still spends the budget, so the interval ticks beside the loop.
+TEST_P(IoFairnessTest, AnIntervalKeepsTickingBesideConnectsThatCompleteOrFailAtOnce) {
+    auto rt = make_runtime();
+    const std::string dir = ::testing::TempDir() + "weft-io-fairness-" + std::to_string(::getpid());
+    ::mkdir(dir.c_str(), 0700);
+    const std::string path = dir + "/listener.sock";
+    const std::string missing = dir + "/missing.sock";
+    ::unlink(path.c_str());
+    std::atomic<int> ticks{0};
+    std::atomic<bool> stop{false};
+    const auto [connected, refused] = rt->block_on([](std::string path, std::string missing, std::atomic<int>& ticks,
+                                                      std::atomic<bool>& stop) -> Task<std::pair<std::uint64_t, std::uint64_t>> {
+        weft::net::UnixListener listener = weft::net::UnixListener::bind(path, 64);
+        JoinHandle<void> t = weft::spawn(ticker(ticks, stop));
+        const auto give_up = std::chrono::steady_clock::now() + kGiveUp;
+        std::uint64_t ok = 0, failed = 0, rounds = 0;
+        while (running(ticks, give_up)) {
+            ++rounds;
+            try {
+                weft::net::UnixStream s = co_await weft::net::UnixStream::connect(path);  // into the backlog
+                ++ok;
+            } catch (const std::system_error&) {
+                // the backlog is full (EAGAIN at once): still a connect that never waited
+            }
+            try {
+                (void)co_await weft::net::UnixStream::connect(missing);
+            } catch (const std::system_error&) {
+                ++failed;
+            }
+        }
+        if (failed != rounds) failed = 0;  // a connect to a missing path that did not fail: reported below
+        stop = true;
+        co_await t;
+        co_return std::pair<std::uint64_t, std::uint64_t>(ok, failed);
+    }(path, missing, ticks, stop));
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+    EXPECT_GE(ticks.load(), kTicks) << "the connect loop starved the interval (" << connected << " connects)";
+    EXPECT_GT(connected, 0u);
+    EXPECT_GT(refused, 0u);  // every connect to a missing path failed at once
 }
 
 // ---- accept under EMFILE, in a forked child --------------------------------------------------
