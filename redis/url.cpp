@@ -130,13 +130,18 @@ void parse_query(std::string_view url, std::string_view query, ConnectionInfo& i
     if (info.username && !info.password) fail(url, "a user name needs a password (add &password=...)");
 }
 
+// Cuts `?query` off the end of `rest` and returns it (empty without one).
+std::string_view split_query(std::string_view& rest) {
+    const std::size_t question = rest.find('?');
+    if (question == std::string_view::npos) return {};
+    const std::string_view query = rest.substr(question + 1);
+    rest = rest.substr(0, question);
+    return query;
+}
+
 // After `unix://` or `redis+unix://`: an absolute path, no host, and the query.
 ConnectionInfo parse_unix_url(std::string_view url, std::string_view rest) {
-    std::string_view query;
-    if (const std::size_t question = rest.find('?'); question != std::string_view::npos) {
-        query = rest.substr(question + 1);
-        rest = rest.substr(0, question);
-    }
+    const std::string_view query = split_query(rest);
     if (rest.empty() || rest.front() != '/')
         fail(url, "a unix URL names an absolute socket path and no host: unix:///path/to/redis.sock");
     ConnectionInfo info;
@@ -158,11 +163,7 @@ ConnectionInfo parse_url(std::string_view url) {
         fail(url, "expected redis://[[user]:password@]host[:port][/db] or unix:///path/to/redis.sock");
     }
     std::string_view rest = url.substr(kScheme.size());
-    std::string_view query;
-    if (const std::size_t question = rest.find('?'); question != std::string_view::npos) {
-        query = rest.substr(question + 1);
-        rest = rest.substr(0, question);
-    }
+    const std::string_view query = split_query(rest);
 
     ConnectionInfo info;
     // The authority ends at the first '/'; a '@' in a password must be percent-encoded, so the
