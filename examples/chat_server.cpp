@@ -68,7 +68,7 @@ Task<void> serve(std::uint16_t port) {
     for (std::uint64_t id = 0;; ++id) {
         auto next = co_await weft::select(interrupt.recv(), terminate.recv(), listener.accept());
         if (next.index() != 2) break;
-        clients.spawn(chat(std::move(std::get<2>(next).stream), id, room, stop));
+        clients.spawn(chat(std::move(std::get<2>(next).stream), id, room, stop)).detach();
     }
     stop.cancel();
     clients.close();

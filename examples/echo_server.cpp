@@ -38,7 +38,7 @@ Task<void> serve(std::uint16_t port) {
     for (;;) {
         auto next = co_await weft::select(interrupt.recv(), terminate.recv(), listener.accept());
         if (next.index() != 2) break;  // a signal
-        connections.spawn(echo(std::move(std::get<2>(next).stream), stop));
+        connections.spawn(echo(std::move(std::get<2>(next).stream), stop)).detach();
     }
     stop.cancel();
     connections.close();

@@ -83,7 +83,7 @@ Task<void> serve(std::uint16_t port) {
     for (;;) {
         auto next = co_await weft::select(interrupt.recv(), terminate.recv(), listener.accept());
         if (next.index() != 2) break;
-        connections.spawn(client(std::move(std::get<2>(next).stream), to_store, stop));
+        connections.spawn(client(std::move(std::get<2>(next).stream), to_store, stop)).detach();
     }
     stop.cancel();
     connections.close();

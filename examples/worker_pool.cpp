@@ -77,8 +77,8 @@ Task<void> run(std::chrono::milliseconds limit) {
     auto queue = std::make_shared<weft::Mutex<weft::mpsc::Receiver<Job>>>(std::move(queued));
     weft::CancellationToken stop;
     weft::TaskTracker tasks;
-    tasks.spawn(produce(std::move(jobs), stop, tally));
-    for (int i = 0; i < 4; ++i) tasks.spawn(work(queue, limit, tally));
+    tasks.spawn(produce(std::move(jobs), stop, tally)).detach();
+    for (int i = 0; i < 4; ++i) tasks.spawn(work(queue, limit, tally)).detach();
     auto signalled = co_await weft::select(interrupt.recv(), terminate.recv());
     (void)signalled;
     stop.cancel();  // the producer stops; the workers drain the queue, then end

@@ -99,7 +99,9 @@ TEST_P(BatchTest, NoOtherCallersCommandRunsInsideAPipeline) {
                     const std::vector<Value> replies = co_await redis.pipeline(batch);
                     for (std::size_t i = 0; i < replies.size(); ++i) {
                         seen.push_back(replies[i].as_integer());
-                        if (i > 0) EXPECT_EQ(replies[i].as_integer(), replies[i - 1].as_integer() + 1);
+                        if (i > 0) {
+                            EXPECT_EQ(replies[i].as_integer(), replies[i - 1].as_integer() + 1);
+                        }
                     }
                 }
                 co_return seen;
