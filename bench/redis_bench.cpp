@@ -10,6 +10,13 @@
 // Each figure is operations per second over 5 repetitions after a warm-up at a tenth of the
 // size; the table printed at the end gives median [min - max] and the ratios to both references.
 //
+// The cluster W6 (issue 14): 64 tasks of W6's pipelined clients through one ClusterClient (a
+// pipelining manager per master) over a local cluster of 3 masters this program starts (only when
+// a cluster benchmark is selected), against, on the same cluster in the same run,
+//   - redis-benchmark --cluster -c 1 -P 64 (one connection, to one master: see
+//     RedisBenchmarkShape), and
+//   - redis-benchmark --cluster -c 3 -P 64 (a connection per master, as the ClusterClient has).
+//
 // Also Pub/Sub (issue 14): messages per second from one publisher (batches of 64 PUBLISH through
 // the manager's pipeline) to one Subscriber, against `redis-benchmark -c 1 -P 64 PUBLISH` with
 // a Subscriber draining the same channel (so the server fans out to one subscriber in both).
@@ -32,6 +39,7 @@
 #include <weft/redis/subscriber.hpp>
 #include <weft/runtime/runtime.hpp>
 
+#include "../tests/support/redis_cluster.hpp"
 #include "../tests/support/redis_server.hpp"
 #include "workloads/redis_actor.hpp"
 
@@ -85,10 +93,12 @@ void weft_w6(benchmark::State& state, RedisVariant variant, int clients, const s
     });
 }
 
-void redis_benchmark_reference(benchmark::State& state, const std::string& name) {
-    if (warmed.insert(name).second) (void)weft::bench::workloads::run_redis_benchmark(server->port(), kOperations / 10);
+// redis-benchmark's SET/GET mix on `port` shaped as `shape`, W6's key space and value size.
+void redis_benchmark_reference(benchmark::State& state, const std::string& name, std::uint16_t port,
+                               weft::bench::workloads::RedisBenchmarkShape shape) {
+    if (warmed.insert(name).second) (void)weft::bench::workloads::run_redis_benchmark(port, kOperations / 10, shape);
     for (auto _ : state) {
-        const auto figures = weft::bench::workloads::run_redis_benchmark(server->port(), kOperations);
+        const auto figures = weft::bench::workloads::run_redis_benchmark(port, kOperations, shape);
         // Its own figures, not the process's wall time (which includes starting it).
         state.SetIterationTime(static_cast<double>(kOperations) / figures.mixed());
         state.counters["ops_per_s"] = figures.mixed();
@@ -96,6 +106,33 @@ void redis_benchmark_reference(benchmark::State& state, const std::string& name)
         state.counters["get_per_s"] = figures.get;
         rates[name].push_back(figures.mixed());
     }
+}
+
+// ---- Cluster W6 -------------------------------------------------------------------------------
+
+constexpr int kClusterMasters = 3;
+constexpr int kClusterClients = 64;
+
+std::unique_ptr<weft::test::RedisCluster> cluster;
+
+// Started by the first cluster benchmark (not at all under a filter that selects none).
+weft::test::RedisCluster& bench_cluster() {
+    if (!cluster) {
+        cluster = std::make_unique<weft::test::RedisCluster>(std::vector<std::string>{}, kClusterMasters);
+        std::fprintf(stderr, "redis_bench: a cluster of %d masters, first at %s\n", kClusterMasters,
+                     cluster->seeds().front().c_str());
+    }
+    return *cluster;
+}
+
+void weft_cluster_w6(benchmark::State& state, const std::string& name) {
+    const std::vector<std::string> seeds = bench_cluster().seeds();
+    weft::RuntimeOptions options;
+    options.worker_threads = 2;
+    weft::Runtime runtime(std::move(options));
+    measure(state, name, weft::bench::workloads::redis_actor_expected(kClusterClients, kOperations), [&](std::uint64_t n) {
+        return runtime.block_on(weft::bench::workloads::redis_cluster_actor(seeds, kClusterClients, n));
+    });
 }
 
 // ---- Pub/Sub ----------------------------------------------------------------------------------
@@ -212,38 +249,42 @@ std::uint64_t hiredis_loop(std::uint16_t port, std::uint64_t operations) {
 }
 #endif
 
+double median_of(const std::string& prefix) {
+    for (const auto& [name, v] : rates)
+        if (name.rfind(prefix, 0) == 0 && !v.empty()) return median(v);
+    return 0;
+}
+
+// The rows whose names start with `prefix`: median [min - max], and the ratio to each reference.
+void print_table(const char* title, const std::string& prefix,
+                 const std::vector<std::pair<std::string, double>>& references) {
+    bool any = false;
+    for (const auto& [name, v] : rates) any = any || (!v.empty() && name.rfind(prefix, 0) == 0);
+    if (!any) return;
+    std::printf("\n%s: median [min - max] of %d; ratios to the references measured in this run\n", title, kRepetitions);
+    std::printf("%-52s %12s %25s", "benchmark", "median", "[min - max]");
+    for (const auto& [label, _] : references) std::printf(" %14s", label.c_str());
+    std::printf("\n");
+    for (const auto& [name, v] : rates) {
+        if (v.empty() || name.rfind(prefix, 0) != 0) continue;
+        const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+        const double m = median(v);
+        char range[64];
+        std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
+        std::printf("%-52s %12.0f %25s", name.c_str(), m, range);
+        for (const auto& [_, reference] : references) std::printf(" %14.3f", reference > 0 ? m / reference : 0.0);
+        std::printf("\n");
+    }
+}
+
 void print_summary() {
-    const auto find = [](const std::string& prefix) -> double {
-        for (const auto& [name, v] : rates)
-            if (name.rfind(prefix, 0) == 0 && !v.empty()) return median(v);
-        return 0;
-    };
-    const double redis_benchmark = find("W6_reference/redis_benchmark");
-    const double hiredis = find("W6_reference/hiredis");
-    const double publish_reference = find("PubSub_reference/");
-    std::printf("\nW6 redis_actor: operations per second, median [min - max] of %d; ratios to the references "
-                "measured in this run\n",
-                kRepetitions);
-    std::printf("%-44s %12s %25s %12s %10s\n", "benchmark", "median", "[min - max]", "/redis-bench", "/hiredis");
-    for (const auto& [name, v] : rates) {
-        if (v.empty() || name.rfind("PubSub", 0) == 0) continue;
-        const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-        const double m = median(v);
-        char range[64];
-        std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
-        std::printf("%-44s %12.0f %25s %12.3f %10.3f\n", name.c_str(), m, range,
-                    redis_benchmark > 0 ? m / redis_benchmark : 0.0, hiredis > 0 ? m / hiredis : 0.0);
-    }
-    std::printf("\nPub/Sub: messages per second, median [min - max] of %d; ratio to redis-benchmark's PUBLISH rate\n",
-                kRepetitions);
-    for (const auto& [name, v] : rates) {
-        if (v.empty() || name.rfind("PubSub", 0) != 0) continue;
-        const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-        const double m = median(v);
-        char range[64];
-        std::snprintf(range, sizeof range, "[%.0f - %.0f]", *lo, *hi);
-        std::printf("%-44s %12.0f %25s %12.3f\n", name.c_str(), m, range, publish_reference > 0 ? m / publish_reference : 0.0);
-    }
+    print_table("W6 redis_actor, operations per second", "W6_",
+                {{"/redis-bench", median_of("W6_reference/redis_benchmark")}, {"/hiredis", median_of("W6_reference/hiredis")}});
+    print_table("Cluster W6 (3 masters), operations per second", "ClusterW6",
+                {{"/rb-cluster-c1", median_of("ClusterW6_reference/redis_benchmark_cluster_c1")},
+                 {"/rb-cluster-c3", median_of("ClusterW6_reference/redis_benchmark_cluster_c3")}});
+    print_table("Pub/Sub, messages per second", "PubSub",
+                {{"/rb-publish", median_of("PubSub_reference/")}});
 }
 
 template <class F>
@@ -270,7 +311,9 @@ int main(int argc, char** argv) {
     server = std::make_unique<weft::test::RedisServer>();
     std::fprintf(stderr, "redis_bench: redis-server on 127.0.0.1:%u\n", server->port());
 
-    add("W6_reference/redis_benchmark_c1_P64", redis_benchmark_reference);
+    add("W6_reference/redis_benchmark_c1_P64", [](benchmark::State& state, const std::string& name) {
+        redis_benchmark_reference(state, name, server->port(), {});
+    });
 #ifdef WEFT_HAVE_HIREDIS
     add("W6_reference/hiredis_sync", [](benchmark::State& state, const std::string& name) {
         const std::uint16_t port = server->port();
@@ -288,11 +331,19 @@ int main(int argc, char** argv) {
             });
         }
     }
+    for (int clients : {1, kClusterMasters}) {
+        add("ClusterW6_reference/redis_benchmark_cluster_c" + std::to_string(clients) + "_P64",
+            [clients](benchmark::State& state, const std::string& name) {
+                redis_benchmark_reference(state, name, bench_cluster().node(0).port(), {clients, 64, true});
+            });
+    }
+    add("ClusterW6_redis_actor/pipelined/M:" + std::to_string(kClusterClients), weft_cluster_w6);
     add("PubSub_reference/redis_benchmark_publish_c1_P64", redis_benchmark_publish);
     add("PubSub/weft_one_publisher_one_subscriber", weft_pubsub);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     print_summary();
+    cluster.reset();
     server.reset();
     return 0;
 }

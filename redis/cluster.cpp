@@ -35,20 +35,25 @@ struct ManagerAccess {
 
 namespace {
 
+// The bulk string that starts at `at` (its '$'), and where the next one starts; nullopt if there
+// is none.
+std::optional<std::pair<std::string_view, std::size_t>> bulk_at(std::string_view encoded, std::size_t at) {
+    if (at >= encoded.size() || encoded[at] != '$') return std::nullopt;
+    const std::size_t header_end = encoded.find('\r', at + 1);
+    if (header_end == std::string_view::npos) return std::nullopt;
+    std::size_t length = 0;
+    std::from_chars(encoded.data() + at + 1, encoded.data() + header_end, length);
+    const std::size_t start = header_end + 2;
+    if (start + length > encoded.size()) return std::nullopt;
+    return std::make_pair(encoded.substr(start, length), start + length + 2);
+}
+
 // The bulk strings of one command as encode_command wrote it (an array of bulk strings).
 std::vector<std::string_view> split_command(std::string_view encoded) {
     std::vector<std::string_view> args;
-    std::size_t at = encoded.find('\n');
-    while (at != std::string_view::npos && at + 1 < encoded.size() && encoded[at + 1] == '$') {
-        const std::size_t header_end = encoded.find('\r', at + 2);
-        if (header_end == std::string_view::npos) break;
-        std::size_t length = 0;
-        std::from_chars(encoded.data() + at + 2, encoded.data() + header_end, length);
-        const std::size_t start = header_end + 2;
-        if (start + length > encoded.size()) break;
-        args.push_back(encoded.substr(start, length));
-        at = start + length + 1;
-    }
+    const std::size_t first = encoded.find('\n');
+    if (first == std::string_view::npos) return args;
+    for (auto bulk = bulk_at(encoded, first + 1); bulk; bulk = bulk_at(encoded, bulk->second)) args.push_back(bulk->first);
     return args;
 }
 
@@ -74,7 +79,7 @@ enum class Keys : std::uint8_t {
     streams,       // after STREAMS, the first half of what follows (XREAD ... STREAMS k... id...)
 };
 
-Keys keys_of(const std::string& name) {
+Keys keys_of(std::string_view name) {
     static const std::map<std::string, Keys, std::less<>> table = {
         {"PING", Keys::none}, {"ECHO", Keys::none}, {"INFO", Keys::none}, {"TIME", Keys::none},
         {"DBSIZE", Keys::none}, {"CLUSTER", Keys::none}, {"COMMAND", Keys::none}, {"CONFIG", Keys::none},
@@ -106,7 +111,11 @@ Keys keys_of(const std::string& name) {
         {"OBJECT", Keys::second}, {"MEMORY", Keys::second}, {"XINFO", Keys::second},
         {"XREAD", Keys::streams}, {"XREADGROUP", Keys::streams},
     };
-    const auto found = table.find(name);
+    // Upper-cased on the stack: this runs for every command routed. No command name is longer.
+    char buf[32];
+    if (name.size() > sizeof buf) return Keys::first;
+    for (std::size_t i = 0; i < name.size(); ++i) buf[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[i])));
+    const auto found = table.find(std::string_view(buf, name.size()));
     return found == table.end() ? Keys::first : found->second;
 }
 
@@ -126,7 +135,7 @@ std::vector<std::string_view> counted_keys(const std::vector<std::string_view>& 
 std::vector<std::string_view> command_keys(const std::vector<std::string_view>& args) {
     std::vector<std::string_view> keys;
     if (args.size() < 2) return keys;
-    switch (keys_of(upper(args[0]))) {
+    switch (keys_of(args[0])) {
         case Keys::none: break;
         case Keys::first: keys.push_back(args[1]); break;
         case Keys::first_two:
@@ -163,6 +172,14 @@ std::vector<std::string_view> command_keys(const std::vector<std::string_view>& 
 }  // namespace
 
 std::optional<std::uint16_t> command_slot(std::string_view encoded) {
+    // Most commands (GET, SET, INCR, HSET...) keep their key first: no split for them.
+    if (const std::size_t first = encoded.find('\n'); first != std::string_view::npos) {
+        if (const auto name = bulk_at(encoded, first + 1); name && keys_of(name->first) == Keys::first) {
+            const auto key = bulk_at(encoded, name->second);
+            if (!key) return std::nullopt;
+            return key_slot(key->first);
+        }
+    }
     const std::vector<std::string_view> args = split_command(encoded);
     const std::vector<std::string_view> keys = command_keys(args);
     if (keys.empty()) return std::nullopt;
@@ -388,14 +405,22 @@ public:
         }
     }
 
-    // The node that owns `slot`, or any master for a keyless command.
-    std::shared_ptr<ClusterNode> node_for(std::optional<std::uint16_t> slot) {
+    // Where a call goes, found under one lock without suspending: the common case needs nothing else.
+    struct Target {
+        std::shared_ptr<ClusterNode> node;  // null: no map yet, or no master at all
+        std::optional<Manager> manager;     // the node's manager if connected and not failed, else see manager_of
+    };
+
+    // The node that owns `slot` (or any master, for a keyless command or an unowned slot).
+    Target target_for(std::optional<std::uint16_t> slot) {
         const std::lock_guard lock(mutex_);
-        if (slot) {
-            if (auto owner = owners_[*slot]) return owner;
-        }
-        if (masters_.empty()) return nullptr;
-        return masters_[next_any_++ % masters_.size()];
+        std::shared_ptr<ClusterNode> node;
+        if (slot) node = owners_[*slot];
+        if (!node && !masters_.empty()) node = masters_[next_any_++ % masters_.size()];
+        if (!node) return {};
+        std::optional<Manager> manager;
+        if (const Manager* ready = node->manager->get(); ready && !ready->is_failed()) manager.emplace(*ready);
+        return Target{std::move(node), std::move(manager)};
     }
 
     // The node at `address` (from a redirection), known or new; new ones join `nodes_` but not the map.
@@ -535,18 +560,23 @@ Task<Value> ClusterClient::route(std::shared_ptr<detail::ClusterState> state, st
     std::string asking;                         // ASKING + the command, built on the first ASK
     for (;;) {
         const std::uint64_t seen = state->epoch();
-        std::shared_ptr<detail::ClusterNode> node =
-            redirect ? state->node_at(redirect->address) : state->node_for(slot);
-        if (!node) {
-            co_await state->refresh(seen);  // no map yet, or a slot nobody owns: ask again
-            node = state->node_for(slot);
-            if (!node) throw UnexpectedReplyError("weft::redis: no master owns this slot");
+        detail::ClusterState::Target target;
+        if (redirect) target.node = state->node_at(redirect->address);
+        else target = state->target_for(slot);
+        if (!target.node) {
+            co_await state->refresh(seen);  // no map yet: ask again
+            target = state->target_for(slot);
+            if (!target.node) throw UnexpectedReplyError("weft::redis: no master owns this slot");
         }
+        const std::shared_ptr<detail::ClusterNode>& node = target.node;
         const bool ask = redirect && redirect->ask;
         Value reply;
         try {
-            Task<Manager> finding = state->manager_of(node);
-            const Manager manager = co_await std::move(finding);
+            if (!target.manager) {
+                Task<Manager> finding = state->manager_of(node);
+                target.manager.emplace(co_await std::move(finding));
+            }
+            const Manager& manager = *target.manager;
             if (ask) {
                 if (asking.empty()) {
                     encode_command(asking, "ASKING");

@@ -111,7 +111,13 @@ private:
                 continue;
             }
             client_.received(std::get<1>(ready));  // throws at end of stream
-            while (std::optional<Value> reply = client_.next_reply()) co_await dispatch(std::move(*reply));
+            while (std::optional<Value> reply = client_.next_reply()) {
+                std::optional<Message> message = dispatch(std::move(*reply));
+                if (!message) continue;
+                // Most messages find room: handed over without a frame or a suspension.
+                TrySendResult<Message> tried = messages_.try_send(std::move(*message));
+                if (tried.is_full()) co_await deliver(tried.take_value());
+            }
         }
     }
 
@@ -134,12 +140,13 @@ private:
         co_await client_.write_commands(out_);
     }
 
-    Task<void> dispatch(Value reply) {
+    // A reply: a message to deliver, or a confirmation or error answered here.
+    std::optional<Message> dispatch(Value reply) {
         if (reply.is_error()) {  // a request refused (SSUBSCRIBE on a server without it...)
             if (pending_.empty()) reply.throw_if_error();
             answer(pending_.front(), std::make_exception_ptr(ServerError(reply.error_text())));
             pending_.pop_front();
-            co_return;
+            return std::nullopt;
         }
         if (reply.kind() != Kind::array || reply.as_array().empty())
             throw UnexpectedReplyError("weft::redis: a subscriber got " + reply.to_string());
@@ -150,15 +157,17 @@ private:
             m.channel = std::move(parts[1]).as_string();
             m.payload = std::move(parts[2]).as_string();
             m.sharded = word == "smessage";
-            co_await deliver(std::move(m));
-        } else if (word == "pmessage" && parts.size() == 4) {
+            return m;
+        }
+        if (word == "pmessage" && parts.size() == 4) {
             Message m;
             m.pattern = std::move(parts[1]).as_string();
             m.channel = std::move(parts[2]).as_string();
             m.payload = std::move(parts[3]).as_string();
-            co_await deliver(std::move(m));
-        } else if (is_confirmation(word)) {
-            if (pending_.empty()) co_return;  // nothing waits for it
+            return m;
+        }
+        if (is_confirmation(word)) {
+            if (pending_.empty()) return std::nullopt;  // nothing waits for it
             if (--pending_.front().replies_left == 0) {
                 answer(pending_.front(), nullptr);
                 pending_.pop_front();
@@ -166,8 +175,10 @@ private:
         } else if (word != "pong") {
             throw UnexpectedReplyError("weft::redis: a subscriber got " + Value::array(std::move(parts)).to_string());
         }
+        return std::nullopt;
     }
 
+    // A message that found the channel full.
     Task<void> deliver(Message m) {
         // Waits while the channel is full: the socket is not read meanwhile (bounded memory).
         // A receiver that is gone drops the message.

@@ -9,6 +9,9 @@
 // Plus the reference the plan names, measured in the same run: `redis-benchmark -c 1 -P 64` (the
 // server's own limit on one pipelined connection). The synchronous hiredis loop, the other
 // reference, lives in bench/redis_bench.cpp (the only place that links hiredis).
+//
+// The cluster W6 (issue 14): the same clients through a ClusterClient over several masters (one
+// pipelining manager per master), against `redis-benchmark --cluster` on the same cluster.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +28,7 @@
 
 #include <weft/channels/mutex.hpp>
 #include <weft/redis/client.hpp>
+#include <weft/redis/cluster.hpp>
 #include <weft/redis/manager.hpp>
 #include <weft/runtime/runtime.hpp>
 
@@ -64,9 +68,11 @@ private:
     char buf_[24] = {'k', 'e', 'y', ':'};
 };
 
-// One client: `operations` alternating SET and GET, the GET reading the key it just set. Yields
-// how many got the reply they must (OK for a SET, a 16-byte value for a GET).
-inline Task<std::uint64_t> redis_manager_client(redis::Manager redis, std::uint64_t first, std::uint64_t operations) {
+// One client: `operations` alternating SET and GET, the GET reading the key it just set, through
+// `redis` (a Manager or a ClusterClient: the same calls). Yields how many got the reply they must
+// (OK for a SET, a 16-byte value for a GET).
+template <class Redis>
+Task<std::uint64_t> redis_handle_client(Redis redis, std::uint64_t first, std::uint64_t operations) {
     const std::string value(kRedisValueSize, 'v');
     RedisKey key;
     std::uint64_t ok = 0;
@@ -101,19 +107,39 @@ inline Task<std::uint64_t> redis_mutex_client(Mutex<redis::Client>& client, std:
     co_return ok;
 }
 
-// Runs W6 once: `total` operations split evenly over `clients` (an even share each, so SETs and
-// GETs pair up), through a new connection to 127.0.0.1:`port`. Yields the operations that got
-// the reply they must: clients * (total / clients rounded down to even) when nothing went wrong.
-inline Task<std::uint64_t> redis_actor(RedisVariant variant, std::uint16_t port, int clients, std::uint64_t total) {
-    const std::uint64_t each = total / static_cast<std::uint64_t>(clients) / 2 * 2;
-    redis::Client client = co_await redis::Client::connect("127.0.0.1", port);
+// Each client's share of `total` operations: an even number, so SETs and GETs pair up.
+inline std::uint64_t redis_share(int clients, std::uint64_t total) {
+    return total / static_cast<std::uint64_t>(clients) / 2 * 2;
+}
+
+// `clients` tasks of redis_handle_client sharing `redis`, each on keys of its own; yields the sum
+// of their successes. Drops its handle before waiting, so a manager whose last handle it was ends.
+template <class Redis>
+Task<std::uint64_t> redis_handle_clients(Redis redis, int clients, std::uint64_t total) {
+    const std::uint64_t each = redis_share(clients, total);
     std::vector<JoinHandle<std::uint64_t>> handles;
     handles.reserve(static_cast<std::size_t>(clients));
+    for (int c = 0; c < clients; ++c)
+        handles.push_back(spawn(redis_handle_client(redis, static_cast<std::uint64_t>(c) * each / 2, each)));
+    { auto ours = std::move(redis); }
     std::uint64_t ok = 0;
+    for (auto& h : handles) ok += co_await h;
+    co_return ok;
+}
+
+// Runs W6 once: `total` operations split evenly over `clients` (redis_share each), through a new
+// connection to 127.0.0.1:`port`. Yields the operations that got the reply they must:
+// redis_actor_expected(clients, total) when nothing went wrong.
+inline Task<std::uint64_t> redis_actor(RedisVariant variant, std::uint16_t port, int clients, std::uint64_t total) {
+    redis::Client client = co_await redis::Client::connect("127.0.0.1", port);
     if (variant == RedisVariant::mutex) {
+        const std::uint64_t each = redis_share(clients, total);
         Mutex<redis::Client> guarded(std::move(client));
+        std::vector<JoinHandle<std::uint64_t>> handles;
+        handles.reserve(static_cast<std::size_t>(clients));
         for (int c = 0; c < clients; ++c)
             handles.push_back(spawn(redis_mutex_client(guarded, static_cast<std::uint64_t>(c) * each / 2, each)));
+        std::uint64_t ok = 0;
         for (auto& h : handles) ok += co_await h;
         co_return ok;
     }
@@ -121,19 +147,38 @@ inline Task<std::uint64_t> redis_actor(RedisVariant variant, std::uint16_t port,
     options.mode = variant == RedisVariant::sequential ? redis::ManagerOptions::Mode::sequential
                                                        : redis::ManagerOptions::Mode::pipelined;
     redis::SpawnedManager spawned = redis::spawn_manager(std::move(client), kRedisActorQueue, options);
-    for (int c = 0; c < clients; ++c)
-        handles.push_back(spawn(redis_manager_client(spawned.manager, static_cast<std::uint64_t>(c) * each / 2, each)));
-    { auto ours = std::move(spawned.manager); }
-    for (auto& h : handles) ok += co_await h;
+    Task<std::uint64_t> running = redis_handle_clients(std::move(spawned.manager), clients, total);
+    const std::uint64_t ok = co_await std::move(running);
     co_await spawned.task;
     co_return ok;
 }
 
-inline std::uint64_t redis_actor_expected(int clients, std::uint64_t total) {
-    return static_cast<std::uint64_t>(clients) * (total / static_cast<std::uint64_t>(clients) / 2 * 2);
+// The cluster W6 once: as redis_actor's pipelined variant, through a new ClusterClient on
+// `seeds` (`host:port`), its keys spread over the masters by their slots.
+inline Task<std::uint64_t> redis_cluster_actor(std::vector<std::string> seeds, int clients, std::uint64_t total) {
+    Task<redis::ClusterClient> connecting = redis::ClusterClient::connect(std::move(seeds));
+    redis::ClusterClient cluster = co_await std::move(connecting);
+    Task<std::uint64_t> running = redis_handle_clients(std::move(cluster), clients, total);
+    co_return co_await std::move(running);
 }
 
-// `redis-benchmark -h 127.0.0.1 -p <port> -c 1 -P 64 -n <requests> -t set,get -q`, parsed:
+inline std::uint64_t redis_actor_expected(int clients, std::uint64_t total) {
+    return static_cast<std::uint64_t>(clients) * redis_share(clients, total);
+}
+
+// How redis-benchmark runs: its connections (-c), pipeline depth (-P), and --cluster (the port is
+// then one master's; redis-benchmark reads the map and puts its connections on the masters in
+// turn, each connection's keys hash-tagged to its master's slots: with -c 1, everything goes to
+// ONE master). In cluster mode it also gets `--threads <clients>`: by default it starts a thread
+// per master, and with fewer connections than masters (redis-benchmark 7.0.15) a run aborts
+// with "All clients disconnected" whenever its first master is not the node it was pointed at.
+struct RedisBenchmarkShape {
+    int clients = 1;
+    int pipeline = 64;
+    bool cluster = false;
+};
+
+// `redis-benchmark -h 127.0.0.1 -p <port> [--cluster] -c 1 -P 64 -n <requests> -r 1000 -d 16 -t set,get -q`, parsed:
 // requests per second for SET and GET, and for the plan's 50/50 mix of them (the harmonic mean:
 // the rate at which the same connection would do half its requests of each kind).
 struct RedisBenchmarkFigures {
@@ -146,10 +191,11 @@ struct RedisBenchmarkFigures {
 // millisecond clock reports "inf". Throws std::runtime_error if redis-benchmark is missing or its
 // output has no figures.
 inline constexpr std::uint64_t kRedisBenchmarkMinRequests = 50'000;
-inline RedisBenchmarkFigures run_redis_benchmark(std::uint16_t port, std::uint64_t requests, int pipeline = 64) {
+inline RedisBenchmarkFigures run_redis_benchmark(std::uint16_t port, std::uint64_t requests, RedisBenchmarkShape shape = {}) {
     requests = std::max(requests, kRedisBenchmarkMinRequests);
     const std::string command = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) +
-                                " -c 1 -P " + std::to_string(pipeline) + " -n " + std::to_string(requests) +
+                                (shape.cluster ? " --cluster --threads " + std::to_string(shape.clients) : "") + " -c " + std::to_string(shape.clients) +
+                                " -P " + std::to_string(shape.pipeline) + " -n " + std::to_string(requests) +
                                 " -r 1000 -d " + std::to_string(kRedisValueSize) + " -t set,get -q 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (!pipe) throw std::runtime_error("cannot run redis-benchmark");
