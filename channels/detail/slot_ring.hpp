@@ -74,6 +74,7 @@ public:
 
     explicit SlotRing(std::size_t capacity)
         : capacity_(capacity), one_lap_(std::bit_ceil(std::uint64_t{capacity} + 1)),
+          lap_shift_(static_cast<unsigned>(std::countr_zero(one_lap_))),
           slots_(std::make_unique<Slot[]>(capacity)) {
         for (std::size_t i = 0; i < capacity; ++i) slots_[i].stamp.store(i, std::memory_order_relaxed);
     }
@@ -273,12 +274,13 @@ private:
     }
     // Slots from `from` to `to` (to is not before from).
     std::size_t distance(std::uint64_t from, std::uint64_t to) const noexcept {
-        const std::uint64_t laps = ((lap_of(to) - lap_of(from)) & kPosMask) / one_lap_;
+        const std::uint64_t laps = ((lap_of(to) - lap_of(from)) & kPosMask) >> lap_shift_;
         return static_cast<std::size_t>(laps * capacity_ + index_of(to) - index_of(from));
     }
 
     const std::size_t capacity_;
     const std::uint64_t one_lap_;
+    const unsigned lap_shift_;  // log2(one_lap_): distance() runs on every full-channel check
     std::unique_ptr<Slot[]> slots_;
     alignas(64) atomic<std::uint64_t> head_{0};
     alignas(64) atomic<std::uint64_t> tail_{0};
