@@ -57,6 +57,11 @@ struct ManagerOptions {
     Mode mode = Mode::pipelined;
     /// Most commands taken from the channel (and written) in one go. Must be at least 1.
     std::size_t max_batch = 512;
+    /// Most requests written (or being written) whose replies are still due: the bound on what
+    /// the manager holds while the server works. Once it is reached the manager stops taking
+    /// commands from the channel (callers queue there, then suspend) until replies come back.
+    /// 0 (the default): four times max_batch. Sequential mode always holds one.
+    std::size_t max_in_flight = 0;
     /// Reconnect after the connection fails, for a manager made by connect_manager (which knows
     /// where to; spawn_manager refuses it). Off by default, so a failure reaches every caller at
     /// once and stays (see Manager). On: the commands in flight get the error, the queued ones
