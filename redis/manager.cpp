@@ -219,18 +219,31 @@ Task<void> serve(Client& client, mpsc::Receiver<ManagerRequest>& commands, std::
             const std::size_t n = co_await next_batch(client, commands, batch, limit, resp3);
             if (n == 0) co_return;
             for (ManagerRequest& r : batch) in_flight.push(std::move(r));
+            // Usually the socket has room: the batch goes out now, without a select.
+            in_flight.wrote(io.try_write(in_flight.unwritten()));
             continue;
         }
         const bool can_take = channel_open && limit > 0;
         std::optional<std::variant<std::size_t, std::size_t, std::size_t>> ready;
-        try {
-            // Biased: writing first keeps the server busy; reading before taking more answers
-            // callers (who then send their next commands) before the window fills.
-            ready.emplace(co_await weft::select(weft::branch_if(in_flight.has_unwritten(), io.write(in_flight.unwritten())),
-                                                io.read(),
-                                                weft::branch_if(can_take, commands.recv_many(batch, limit))));
-        } catch (...) {
-            io.fail(std::current_exception());
+        if (!can_take && !in_flight.has_unwritten()) {
+            // Only replies to wait for (sequential mode, or the window full): no select.
+            std::size_t n = 0;
+            try {
+                n = co_await io.read();
+            } catch (...) {
+                io.fail(std::current_exception());
+            }
+            ready.emplace(std::in_place_index<1>, n);
+        } else {
+            try {
+                // Biased: writing first keeps the server busy; reading before taking more answers
+                // callers (who then send their next commands) before the window fills.
+                ready.emplace(co_await weft::select(
+                    weft::branch_if(in_flight.has_unwritten(), io.write(in_flight.unwritten())), io.read(),
+                    weft::branch_if(can_take, commands.recv_many(batch, limit))));
+            } catch (...) {
+                io.fail(std::current_exception());
+            }
         }
         switch (ready->index()) {
             case 0: in_flight.wrote(std::get<0>(*ready)); break;

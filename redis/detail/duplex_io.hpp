@@ -34,6 +34,16 @@ public:
         client_->throw_if_broken();
         return client_->stream_.write(bytes);
     }
+    // Writes what fits now without waiting: the count, 0 if the socket has no room (then race
+    // write() in a select). Throws (breaking the Client) if the write fails.
+    std::size_t try_write(std::string_view bytes) {
+        client_->throw_if_broken();
+        try {
+            return client_->stream_.try_write(bytes).value_or(0);
+        } catch (...) {
+            client_->fail(std::current_exception(), "writing to");
+        }
+    }
     // Takes `n` bytes read() yielded: every complete reply goes to `on_reply(Value&&)`, in order,
     // push messages to on_push. Throws (breaking the Client) at end of stream, for bytes that are
     // not RESP, or what `on_reply` throws (a reply nobody waits for).
