@@ -60,7 +60,7 @@ namespace weft::redis {
 struct ManagerOptions {
     /// How commands go over the connection.
     enum class Mode : std::uint8_t {
-        pipelined,   ///< Drain every queued command, write them in one buffer, read the replies in order.
+        pipelined,   ///< Take every queued command, write them in one buffer while earlier replies are still read (full duplex).
         sequential,  ///< Write one command, read its reply, then the next.
     };
     /// Pipelined (the default) or one command at a time.
