@@ -53,6 +53,7 @@
 #include <utility>
 
 #include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/inline.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
 #include <weft/runtime/detail/task_header.hpp>
 #include <weft/runtime/detail/thread_waker.hpp>
@@ -389,6 +390,7 @@ protected:
     void offer_value(T* value) noexcept { offered_ = value; }
     // Gives back an outcome not used (a claimed slot, reserved permits; a delivered send is done).
     void abandon() noexcept {
+        if (status_ == AcquireStatus::kWait) [[likely]] return;  // used (or never got anything)
         switch (take_status()) {
             case AcquireStatus::kClaimed: ch_->abandon_claim(pos_); break;
             case AcquireStatus::kPermits: if (n_ > 0) ch_->release_permits(n_); break;
@@ -401,7 +403,7 @@ protected:
 private:
     friend weft::detail::BudgetedWait<AcquireAwaiterBase>;
 
-    bool try_now() noexcept {
+    WEFT_INLINE bool try_now() noexcept {
         if (n_ == 0) return finish(AcquireStatus::kPermits);
         const AcquireStatus status = claim_slot_ ? ch_->try_claim(pos_) : ch_->try_reserve(n_);
         if (status == AcquireStatus::kWait) return false;
@@ -463,14 +465,22 @@ public:
     /// throws; the channel keeps working.
     SendResult<T> await_resume() {
         const AcquireStatus status = this->take_status();
-        if (status == AcquireStatus::kSent) return SendResult<T>();  // delivered while we waited
-        if (status == AcquireStatus::kClaimed) this->ch_->publish(this->position(), std::move(value_));
-        else if (status == AcquireStatus::kPermits) this->ch_->send_with_permit(std::move(value_));
-        else return SendResult<T>(SendError::closed, std::move(value_));
-        return SendResult<T>();
+        if (status == AcquireStatus::kClaimed) [[likely]] {
+            this->ch_->publish(this->position(), std::move(value_));
+            return SendResult<T>();
+        }
+        return after_wait(status);
     }
 
 private:
+    // The outcomes a wait in line produces, kept out of the fast path above.
+    WEFT_COLD SendResult<T> after_wait(AcquireStatus status) {
+        if (status == AcquireStatus::kSent) return SendResult<T>();  // delivered while we waited
+        if (status != AcquireStatus::kPermits) return SendResult<T>(SendError::closed, std::move(value_));
+        this->ch_->send_with_permit(std::move(value_));
+        return SendResult<T>();
+    }
+
     friend class SendTimeoutAwaiter;
     T value_;
 };

@@ -20,6 +20,7 @@
 #include <weft/runtime/waker.hpp>
 #include <weft/runtime/detail/atomic_waker.hpp>
 #include <weft/runtime/detail/context.hpp>
+#include <weft/runtime/detail/inline.hpp>
 #include "once_waiters.hpp"
 #include "recv_status.hpp"
 #include "sender_wait_list.hpp"
@@ -110,7 +111,7 @@ public:
 
     // Claims a slot without waiting. Waiting senders are served first, so a newcomer gets kWait
     // while any sender is queued.
-    AcquireStatus try_claim(std::uint64_t& pos) noexcept {
+    WEFT_INLINE AcquireStatus try_claim(std::uint64_t& pos) noexcept {
         if (waiting_senders_.has_waiters()) return ring_.is_rx_closed() ? AcquireStatus::kClosed : AcquireStatus::kWait;
         return from_claim(ring_.try_claim(pos), AcquireStatus::kClaimed);
     }
@@ -200,7 +201,14 @@ public:
         // Leaves the line (returning a hand-off of permits not taken). True if our offered value
         // was delivered before we left: that send happened.
         bool cancel() noexcept {
-            if (node_.state.load(std::memory_order_relaxed) == Waiter::State::kIdle) return false;
+            // Most sends never queued: only they pay for leaving the line.
+            if (node_.state.load(std::memory_order_relaxed) == Waiter::State::kIdle) [[likely]]
+                return false;
+            return leave_line();
+        }
+
+    private:
+        WEFT_COLD bool leave_line() noexcept {
             bool published = false;
             const bool delivered = ch_.waiting_senders_.leave(
                 node_, [this](std::size_t n) noexcept { ch_.give_back(n); }, ch_.server(published));
@@ -208,7 +216,6 @@ public:
             return delivered;
         }
 
-    private:
         BoundedChannel& ch_;
         SenderWaiter node_;
     };
@@ -217,7 +224,11 @@ public:
 
     // The front contract (recv_port.hpp): look at the next message, move it out, then pop it, so
     // a move that throws leaves it in the channel.
-    RecvStatus poll_front() noexcept {
+    WEFT_INLINE RecvStatus poll_front() noexcept {
+        if (ring_.peek() == Ring::Take::kValue) [[likely]] return RecvStatus::kValue;
+        return poll_front_slow();
+    }
+    WEFT_COLD RecvStatus poll_front_slow() noexcept {
         switch (ring_.peek()) {
             case Ring::Take::kValue: return RecvStatus::kValue;
             case Ring::Take::kPending: return RecvStatus::kEmpty;  // a sender is mid-publish; its publish wakes us
@@ -316,10 +327,12 @@ private:
     }
 
     void wake_receiver_if_waiting() noexcept {
-        // seq_cst load: the other half of register_receiver's Dekker pair. The exchange makes one
-        // sender, not every sender, pay for the wake.
-        if (rx_waiting_.load(std::memory_order_seq_cst) && rx_waiting_.exchange(false, std::memory_order_acq_rel))
-            rx_waker_.wake();
+        // seq_cst load: the other half of register_receiver's Dekker pair.
+        if (rx_waiting_.load(std::memory_order_seq_cst)) wake_receiver();
+    }
+    WEFT_COLD void wake_receiver() noexcept {
+        // The exchange makes one sender, not every sender, pay for the wake.
+        if (rx_waiting_.exchange(false, std::memory_order_acq_rel)) rx_waker_.wake();
     }
 
     Ring ring_;

@@ -34,6 +34,7 @@
 
 #include <weft/runtime/detail/context.hpp>
 #include <weft/runtime/detail/coop.hpp>
+#include <weft/runtime/detail/inline.hpp>
 #include <weft/runtime/detail/scheduler.hpp>
 #include <weft/runtime/waker.hpp>
 
@@ -45,7 +46,7 @@ public:
     BudgetedWait(const BudgetedWait&) = delete;
     BudgetedWait& operator=(const BudgetedWait&) = delete;
 
-    bool await_ready() noexcept(noexcept(std::declval<Derived&>().try_now())) {
+    WEFT_INLINE bool await_ready() noexcept(noexcept(std::declval<Derived&>().try_now())) {
         if (!coop::try_consume()) {
             must_yield_ = true;
             return false;

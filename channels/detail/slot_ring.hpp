@@ -5,12 +5,12 @@
 //
 // Layout: `capacity` slots, each a value and a `stamp`. A position is lap * one_lap + index, where
 // one_lap is the power of two above the capacity (so advancing needs no division), kept modulo
-// 2^kPosBits. `head_` is written only by the consumer. `tail_` is one word: the tail position, the
-// number of reserved permits, and the close bits kRxClosed (the receiver closed: claims and
-// reservations fail) and kTxClosed (every sender and permit is gone). Claiming, reserving, using
-// a permit and closing are all RMWs on that one word, so none can slip past another: a claim
-// either happens before the close or fails, and the capacity check below sees the permit count
-// and the tail together. `head_` and `tail_` sit on their own cache lines.
+// 2^kPosBits. `head_` is written only by the consumer, which reads its own plain copy,
+// `rx_head_`. `tail_` is one word: the tail position, the number of reserved permits, and the
+// close bits kRxClosed (the receiver closed: claims and reservations fail) and kTxClosed (every
+// sender and permit is gone). Claiming, reserving, using a permit and closing are all RMWs on
+// that one word, so none can slip past another: a claim either happens before the close or
+// fails, and the capacity check below sees the permit count and the tail together. `head_` and `tail_` sit on their own cache lines.
 //
 // Slot i is free for the producer at position p when stamp == p, holds p's value when
 // stamp == p + 1 (with kSkip set: nothing to read, a send whose value's move threw).
@@ -55,6 +55,7 @@
 #include <utility>
 
 #include <weft/runtime/detail/backoff.hpp>
+#include <weft/runtime/detail/inline.hpp>
 #include <weft/runtime/detail/sync.hpp>
 
 namespace weft::detail {
@@ -82,7 +83,7 @@ public:
     ~SlotRing() {
         // Destroy values still in the ring (the consumer is gone; no producer is mid-write, since
         // each holds a reference to the channel).
-        std::uint64_t head = head_.load(std::memory_order_relaxed);
+        std::uint64_t head = rx_head_;
         const std::uint64_t tail = tail_.load(std::memory_order_relaxed) & kPosMask;
         while (head != tail) {
             Slot& s = slot(head);
@@ -100,7 +101,17 @@ public:
 
     // Producer: claims the slot at the tail for a message. On kClaimed, `pos` is the position to
     // write (then publish or publish_skip it).
-    Claim try_claim(std::uint64_t& pos) noexcept { return acquire(1, /*reserve=*/false, pos); }
+    WEFT_INLINE Claim try_claim(std::uint64_t& pos) noexcept {
+        // The common case, small enough to inline into send: no permits held, no close bit, and
+        // the tail's own slot free. The same loads and CAS as acquire(1, false) takes for it.
+        std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if ((tail & (kFlags | kPermitMask)) == 0 && slot(tail).stamp.load(std::memory_order_seq_cst) == tail &&
+            tail_.compare_exchange_strong(tail, advance(tail), std::memory_order_seq_cst, std::memory_order_relaxed)) {
+            pos = tail;
+            return Claim::kClaimed;
+        }
+        return acquire(1, /*reserve=*/false, pos);
+    }
 
     // Reserves `n` permits (1 <= n <= capacity): capacity to send n messages later.
     Claim try_reserve(std::size_t n) noexcept {
@@ -157,7 +168,7 @@ public:
     // move constructor throws, the value stays where it is and the exception propagates.
     Take try_take(std::optional<T>& out) {
         for (;;) {
-            const std::uint64_t head = head_.load(std::memory_order_relaxed);  // only we write it
+            const std::uint64_t head = rx_head_;
             Slot& s = slot(head);
             const std::uint64_t stamp = s.stamp.load(std::memory_order_seq_cst);
             if ((stamp & ~kSkip) == ((head + 1) & kPosMask)) {
@@ -176,9 +187,16 @@ public:
 
     // Consumer: looks at the head without taking it (skipped slots are freed on the way). kValue:
     // front() is the message until pop_front(); kEmpty and kPending as for try_take. Never throws.
-    Take peek() noexcept {
+    WEFT_INLINE Take peek() noexcept {
+        const std::uint64_t head = rx_head_;
+        if (slot(head).stamp.load(std::memory_order_seq_cst) == ((head + 1) & kPosMask)) [[likely]]
+            return Take::kValue;
+        return peek_slow();
+    }
+    // The rest of peek: skipped slots, an empty ring, a publish in progress.
+    WEFT_COLD Take peek_slow() noexcept {
         for (;;) {
-            const std::uint64_t head = head_.load(std::memory_order_relaxed);  // only we write it
+            const std::uint64_t head = rx_head_;
             Slot& s = slot(head);
             const std::uint64_t stamp = s.stamp.load(std::memory_order_seq_cst);
             if ((stamp & ~kSkip) == ((head + 1) & kPosMask)) {
@@ -190,10 +208,10 @@ public:
         }
     }
     // Consumer: the message peek() found.
-    T& front() noexcept { return *slot(head_.load(std::memory_order_relaxed)).value(); }
+    T& front() noexcept { return *slot(rx_head_).value(); }
     // Consumer: destroys the message peek() found (moved from by now) and frees its slot.
     void pop_front() noexcept {
-        const std::uint64_t head = head_.load(std::memory_order_relaxed);
+        const std::uint64_t head = rx_head_;
         slot(head).value()->~T();
         free_head(head);
     }
@@ -227,13 +245,15 @@ private:
         T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
     };
 
-    void free_head(std::uint64_t head) noexcept {
+    WEFT_INLINE void free_head(std::uint64_t head) noexcept {
         slot(head).stamp.store((head + one_lap_) & kPosMask, std::memory_order_seq_cst);  // free for the next lap
-        head_.store(advance(head), std::memory_order_release);  // for producers' full check
+        rx_head_ = advance(head);
+        head_.store(rx_head_, std::memory_order_release);  // for producers' full check
     }
 
-    // Claims one slot (reserve false) or reserves n permits (reserve true).
-    Claim acquire(std::size_t n, bool reserve, std::uint64_t& pos) noexcept {
+    // Claims one slot (reserve false) or reserves n permits (reserve true). Out of line: try_claim
+    // inlines only its common case.
+    [[gnu::noinline]] Claim acquire(std::size_t n, bool reserve, std::uint64_t& pos) noexcept {
         std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
         for (unsigned spins = 0;; ++spins) {
             if (tail & kRxClosed) return Claim::kClosed;
@@ -283,6 +303,9 @@ private:
     const unsigned lap_shift_;  // log2(one_lap_): distance() runs on every full-channel check
     std::unique_ptr<Slot[]> slots_;
     alignas(64) atomic<std::uint64_t> head_{0};
+    // The consumer's own copy of head_, which only it writes: its reads need no atomic load, so
+    // peek, front and pop_front inlined into one receive compute the head slot once.
+    std::uint64_t rx_head_ = 0;
     alignas(64) atomic<std::uint64_t> tail_{0};
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "context.hpp"
+#include "inline.hpp"
 
 namespace weft::detail::coop {
 
@@ -22,7 +23,7 @@ inline void reset_budget(bool unconstrained = false) noexcept {
 
 // Takes one unit of budget. Returns false when the budget is spent: the caller should complete
 // its operation only after yielding (see `request_yield`). Outside a task there is no budget.
-inline bool try_consume() noexcept {
+WEFT_INLINE bool try_consume() noexcept {
     ThreadContext& ctx = this_thread_context();
     if (ctx.task == nullptr) return true;
     if (ctx.budget == 0) return false;

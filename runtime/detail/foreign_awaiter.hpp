@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "context.hpp"
+#include "inline.hpp"
 #include "leaf.hpp"
 #include "scheduler.hpp"
 
@@ -298,15 +299,15 @@ public:
     explicit PassThrough(O&& operand) noexcept(!kHasOperator || noexcept(foreign_awaiter_of(std::declval<O&&>())))
         : awaiter_(make(std::forward<O>(operand))) {}
 
-    decltype(auto) await_ready() noexcept(noexcept(std::declval<PassThrough&>().awaiter().await_ready())) {
+    WEFT_INLINE decltype(auto) await_ready() noexcept(noexcept(std::declval<PassThrough&>().awaiter().await_ready())) {
         return awaiter().await_ready();
     }
     template <class Promise>
-    decltype(auto) await_suspend(std::coroutine_handle<Promise> h) noexcept(
+    WEFT_INLINE decltype(auto) await_suspend(std::coroutine_handle<Promise> h) noexcept(
         noexcept(std::declval<PassThrough&>().awaiter().await_suspend(h))) {
         return awaiter().await_suspend(h);
     }
-    decltype(auto) await_resume() noexcept(noexcept(std::declval<PassThrough&>().awaiter().await_resume())) {
+    WEFT_INLINE decltype(auto) await_resume() noexcept(noexcept(std::declval<PassThrough&>().awaiter().await_resume())) {
         return awaiter().await_resume();
     }
 
