@@ -474,7 +474,7 @@ public:
 
 private:
     // The outcomes a wait in line produces, kept out of the fast path above.
-    WEFT_COLD SendResult<T> after_wait(AcquireStatus status) {
+    WEFT_OUTLINE SendResult<T> after_wait(AcquireStatus status) {
         if (status == AcquireStatus::kSent) return SendResult<T>();  // delivered while we waited
         if (status != AcquireStatus::kPermits) return SendResult<T>(SendError::closed, std::move(value_));
         this->ch_->send_with_permit(std::move(value_));

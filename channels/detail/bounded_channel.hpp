@@ -208,7 +208,7 @@ public:
         }
 
     private:
-        WEFT_COLD bool leave_line() noexcept {
+        WEFT_OUTLINE bool leave_line() noexcept {
             bool published = false;
             const bool delivered = ch_.waiting_senders_.leave(
                 node_, [this](std::size_t n) noexcept { ch_.give_back(n); }, ch_.server(published));
@@ -228,15 +228,15 @@ public:
         if (ring_.peek() == Ring::Take::kValue) [[likely]] return RecvStatus::kValue;
         return poll_front_slow();
     }
-    WEFT_COLD RecvStatus poll_front_slow() noexcept {
-        switch (ring_.peek()) {
+    WEFT_OUTLINE RecvStatus poll_front_slow() noexcept {
+        switch (ring_.peek_slow()) {
             case Ring::Take::kValue: return RecvStatus::kValue;
             case Ring::Take::kPending: return RecvStatus::kEmpty;  // a sender is mid-publish; its publish wakes us
             case Ring::Take::kEmpty: break;
         }
         if (!ring_.no_more_claims()) return RecvStatus::kEmpty;
         // Closed: but a value may have been published between our look and the flag load.
-        switch (ring_.peek()) {
+        switch (ring_.peek_slow()) {
             case Ring::Take::kValue: return RecvStatus::kValue;
             case Ring::Take::kPending: return RecvStatus::kEmpty;
             case Ring::Take::kEmpty: break;
@@ -330,7 +330,7 @@ private:
         // seq_cst load: the other half of register_receiver's Dekker pair.
         if (rx_waiting_.load(std::memory_order_seq_cst)) wake_receiver();
     }
-    WEFT_COLD void wake_receiver() noexcept {
+    WEFT_OUTLINE void wake_receiver() noexcept {
         // The exchange makes one sender, not every sender, pay for the wake.
         if (rx_waiting_.exchange(false, std::memory_order_acq_rel)) rx_waker_.wake();
     }

@@ -194,7 +194,7 @@ public:
         return peek_slow();
     }
     // The rest of peek: skipped slots, an empty ring, a publish in progress.
-    WEFT_COLD Take peek_slow() noexcept {
+    WEFT_OUTLINE Take peek_slow() noexcept {
         for (;;) {
             const std::uint64_t head = rx_head_;
             Slot& s = slot(head);
@@ -253,7 +253,7 @@ private:
 
     // Claims one slot (reserve false) or reserves n permits (reserve true). Out of line: try_claim
     // inlines only its common case.
-    [[gnu::noinline]] Claim acquire(std::size_t n, bool reserve, std::uint64_t& pos) noexcept {
+    WEFT_OUTLINE Claim acquire(std::size_t n, bool reserve, std::uint64_t& pos) noexcept {
         std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
         for (unsigned spins = 0;; ++spins) {
             if (tail & kRxClosed) return Claim::kClosed;
