@@ -30,6 +30,7 @@ namespace weft::redis {
 
 namespace detail {
 class SubscriberLoop;
+class DuplexIo;
 }  // namespace detail
 
 /// How a Client reads what the server sends; the defaults suit any server.
@@ -262,6 +263,7 @@ public:
 
 private:
     friend class detail::SubscriberLoop;  // takes the replies read_some() brought, in a select of its own
+    friend class detail::DuplexIo;        // the manager: writes and reads at once, in a select of its own
     // How far a call got, for its cancellation (see the class comment).
     enum class Phase : std::uint8_t { not_sent, partly_sent, awaiting_reply };
     class InFlight;

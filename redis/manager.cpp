@@ -3,11 +3,15 @@
 #include <weft/runtime/select.hpp>
 #include <weft/runtime/yield.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+#include <variant>
 #include <system_error>
 #include <vector>
 
 #include "detail/backoff.hpp"
+#include "detail/duplex_io.hpp"
 
 namespace weft::redis {
 
@@ -19,67 +23,116 @@ void answer_with_error(std::vector<ManagerRequest>& requests, std::size_t from, 
     for (std::size_t i = from; i < requests.size(); ++i) (void)requests[i].reply.send(ManagerOutcome(error));
 }
 
-// Sends a batch of requests over `client` and answers each as its replies arrive. A request of
-// several commands (a pipeline or transaction) gets its replies as one array, once all arrived.
-// Returns how many requests were answered; throws what broke the connection.
-class BatchRunner {
+// The requests taken from the channel whose replies are still due, oldest first, and the bytes
+// of theirs not yet written. The writer appends (push) and writes (unwritten, wrote); the reader
+// answers the oldest as replies arrive (take). A request of several commands (a pipeline or a
+// transaction) is answered with one array once all its replies arrived; a request without a
+// reply (a RESP3 SUBSCRIBE) once it was written and every reply before it read.
+class InFlight {
 public:
-    explicit BatchRunner(std::vector<ManagerRequest>& batch) noexcept : batch_(batch) {}
+    explicit InFlight(std::size_t limit) : limit_(limit) {}
 
-    Task<void> run(Client& client, ManagerOptions::Mode mode, std::string& out) {
-        answered_ = 0;
-        collected_.clear();
-        const auto answer = [this](Value&& reply) { take(std::move(reply)); };
-        if (mode == ManagerOptions::Mode::pipelined) {
-            out.clear();
-            std::size_t replies = 0;
-            for (const ManagerRequest& r : batch_) {
-                out += r.encoded.view();
-                replies += r.replies;
-            }
-            co_await client.write_commands(out);
-            co_await client.read_replies(replies, answer);
-            settle_unreplied();
-        } else {
-            for (const ManagerRequest& r : batch_) {
-                co_await client.write_commands(r.encoded.view());
-                co_await client.read_replies(r.replies, answer);
-                settle_unreplied();
-            }
+    bool empty() const noexcept { return front_ == sent_.size(); }
+    std::size_t size() const noexcept { return sent_.size() - front_; }
+    // How many more requests may be taken in before the writer must wait for replies.
+    std::size_t room() const noexcept { return limit_ > size() ? limit_ - size() : 0; }
+
+    // Appends `request`'s bytes to those still to write, and takes it in.
+    void push(ManagerRequest&& request) {
+        if (written_ > 0) {  // drop what went already, so the buffer holds only what is due
+            out_.erase(0, written_);
+            written_ = 0;
         }
+        out_ += request.encoded.view();
+        queued_bytes_ += request.encoded.view().size();
+        sent_.emplace_back(std::move(request), queued_bytes_);
     }
-    std::size_t answered() const noexcept { return answered_; }
+    bool has_unwritten() const noexcept { return written_ < out_.size(); }
+    // The bytes still to write; valid until the next push or wrote.
+    std::string_view unwritten() const noexcept { return std::string_view(out_).substr(written_); }
+    void wrote(std::size_t n) {
+        written_ += n;
+        written_bytes_ += n;
+        if (written_ == out_.size()) {
+            out_.clear();
+            written_ = 0;
+        }
+        settle_unreplied();
+    }
 
-private:
-    // A caller that gave up has dropped its receiver: send() then hands the reply back, which we
-    // drop. That is all a cancelled call costs here.
+    // Answers the oldest request with `reply` (or collects it, for a request of several). A
+    // caller that gave up has dropped its receiver: send() then hands the reply back, which we
+    // drop; that is all a cancelled call costs here.
+    // @throws ProtocolError for a reply no request waits for.
     void take(Value&& reply) {
         settle_unreplied();
-        ManagerRequest& r = batch_[answered_];
+        if (empty())
+            throw ProtocolError("weft::redis: the server sent a reply no command waits for: " + reply.to_string());
+        ManagerRequest& r = sent_[front_].request;
         if (r.replies == 1) {
             (void)r.reply.send(ManagerOutcome(std::move(reply)));
-            ++answered_;
-            return;
+            pop();
+        } else {
+            collected_.push_back(std::move(reply));
+            if (collected_.size() == r.replies) {
+                (void)r.reply.send(ManagerOutcome(Value::array(std::move(collected_))));
+                collected_ = Value::Array();
+                pop();
+            }
         }
-        collected_.push_back(std::move(reply));
-        if (collected_.size() == r.replies) {
-            (void)r.reply.send(ManagerOutcome(Value::array(std::move(collected_))));
-            collected_ = Value::Array();
-            ++answered_;
+        settle_unreplied();
+    }
+    // Requests answered so far (take and the settled ones): tells the loop how many callers woke.
+    std::uint64_t answered() const noexcept { return answered_; }
+
+    // Every request gets `error`; the bytes not written are dropped (the connection is gone).
+    void fail_all(const std::exception_ptr& error) {
+        for (std::size_t i = front_; i < sent_.size(); ++i) (void)sent_[i].request.reply.send(ManagerOutcome(error));
+        sent_.clear();
+        front_ = 0;
+        collected_.clear();
+        out_.clear();
+        written_ = 0;
+        queued_bytes_ = written_bytes_ = 0;
+    }
+
+private:
+    struct Sent {
+        Sent(ManagerRequest&& r, std::uint64_t end_at) noexcept : request(std::move(r)), end(end_at) {}
+        ManagerRequest request;
+        std::uint64_t end;  // the stream offset just past its bytes: written once written_bytes_ reaches it
+    };
+
+    // A request without a reply is done once written and once the replies before it were read
+    // (it is at the front): answer it then, in order.
+    void settle_unreplied() {
+        while (!empty() && sent_[front_].request.replies == 0 && sent_[front_].end <= written_bytes_) {
+            (void)sent_[front_].request.reply.send(ManagerOutcome(Value()));
+            pop();
         }
     }
-    // A request with no reply (a RESP3 SUBSCRIBE: its confirmations are pushes) is done once the
-    // replies before it were read: answer it then, in order.
-    void settle_unreplied() {
-        while (answered_ < batch_.size() && batch_[answered_].replies == 0) {
-            (void)batch_[answered_].reply.send(ManagerOutcome(Value()));
-            ++answered_;
+    // Answered requests stay in the vector until half of it is answered, then go in one erase:
+    // a few moves per request and no allocation in steady state (a deque allocates per block).
+    void pop() {
+        ++answered_;
+        if (++front_ == sent_.size()) {
+            sent_.clear();
+            front_ = 0;
+        } else if (front_ >= 32 && front_ * 2 >= sent_.size()) {
+            sent_.erase(sent_.begin(), sent_.begin() + static_cast<std::ptrdiff_t>(front_));
+            front_ = 0;
         }
     }
 
-    std::vector<ManagerRequest>& batch_;
-    std::size_t answered_ = 0;
-    Value::Array collected_;
+    const std::size_t limit_;
+    std::vector<Sent> sent_;
+    std::size_t front_ = 0;       // sent_[front_] is the next reply's
+    Value::Array collected_;      // the replies so far of a request of several
+    std::string out_;             // bytes of the requests, from written_ on still to write
+    std::size_t written_ = 0;
+    std::uint64_t queued_bytes_ = 0;   // bytes pushed since the connection began
+    std::uint64_t written_bytes_ = 0;  // bytes written since the connection began
+    std::uint64_t answered_ = 0;
 };
 
 // Waits for the next commands. On RESP3 it reads the connection meanwhile, so push messages
@@ -132,6 +185,86 @@ Task<std::optional<Client>> reconnect_client(const ManagerReconnect& where, cons
     }
 }
 
+// How many requests may be in flight at once (ManagerOptions::max_in_flight).
+std::size_t in_flight_limit(const ManagerOptions& options) {
+    if (options.mode == ManagerOptions::Mode::sequential) return 1;
+    if (options.max_in_flight != 0) return options.max_in_flight;
+    constexpr std::size_t kBatchesInFlight = 4;
+    return options.max_batch > SIZE_MAX / kBatchesInFlight ? SIZE_MAX : options.max_batch * kBatchesInFlight;
+}
+
+// Serves one connection, full duplex, until every handle is gone and every request was answered
+// (it returns), or until the connection fails (it throws; the requests in flight are left in
+// `in_flight` for the caller to answer). With nothing in flight it waits for commands (reading
+// the connection meanwhile on RESP3, for pushes); otherwise it races, in one select, writing
+// what is due, reading replies and taking more commands while the window has room.
+Task<void> serve(Client& client, mpsc::Receiver<ManagerRequest>& commands, std::vector<ManagerRequest>& held,
+                 const ManagerOptions& options, bool resp3, InFlight& in_flight) {
+    DuplexIo io(client);
+    std::vector<ManagerRequest> batch;
+    batch.reserve(options.max_batch);
+    const auto answer = [&in_flight](Value&& reply) { in_flight.take(std::move(reply)); };
+    bool channel_open = true;
+    for (;;) {
+        if (!held.empty() && in_flight.room() > 0) {  // taken while reconnecting: they go first
+            const std::size_t n = std::min(held.size(), in_flight.room());
+            for (std::size_t i = 0; i < n; ++i) in_flight.push(std::move(held[i]));
+            held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(n));
+            continue;
+        }
+        const std::size_t limit = std::min(options.max_batch, in_flight.room());
+        batch.clear();
+        if (in_flight.empty()) {
+            if (!channel_open) co_return;
+            const std::size_t n = co_await next_batch(client, commands, batch, limit, resp3);
+            if (n == 0) co_return;
+            for (ManagerRequest& r : batch) in_flight.push(std::move(r));
+            // Usually the socket has room: the batch goes out now, without a select.
+            in_flight.wrote(io.try_write(in_flight.unwritten()));
+            continue;
+        }
+        const bool can_take = channel_open && limit > 0;
+        std::optional<std::variant<std::size_t, std::size_t, std::size_t>> ready;
+        if (!can_take && !in_flight.has_unwritten()) {
+            // Only replies to wait for (sequential mode, or the window full): no select.
+            std::size_t n = 0;
+            try {
+                n = co_await io.read();
+            } catch (...) {
+                io.fail(std::current_exception());
+            }
+            ready.emplace(std::in_place_index<1>, n);
+        } else {
+            try {
+                // Biased: writing first keeps the server busy; reading before taking more answers
+                // callers (who then send their next commands) before the window fills.
+                ready.emplace(co_await weft::select(
+                    weft::branch_if(in_flight.has_unwritten(), io.write(in_flight.unwritten())), io.read(),
+                    weft::branch_if(can_take, commands.recv_many(batch, limit))));
+            } catch (...) {
+                io.fail(std::current_exception());
+            }
+        }
+        switch (ready->index()) {
+            case 0: in_flight.wrote(std::get<0>(*ready)); break;
+            case 1: {
+                const std::uint64_t before = in_flight.answered();
+                io.take_replies(std::get<1>(*ready), answer);
+                // The callers just answered are queued on this worker: let them run and send their
+                // next commands before taking more, so the next write carries all of them rather
+                // than the first one (the other replies are still being read meanwhile).
+                if (in_flight.answered() - before > 1) co_await yield_now();
+                break;
+            }
+            default: {
+                if (std::get<2>(*ready) == 0) channel_open = false;
+                for (ManagerRequest& r : batch) in_flight.push(std::move(r));
+                break;
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void throw_manager_gone(const ManagerState& state) {
@@ -156,42 +289,17 @@ std::vector<Value> exec_replies(Value&& all) {
 
 Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, std::shared_ptr<ManagerState> state,
                        ManagerOptions options, std::optional<ManagerReconnect> reconnect) {
-    std::vector<ManagerRequest> batch;
-    batch.reserve(options.max_batch);
+    InFlight in_flight(in_flight_limit(options));
     std::vector<ManagerRequest> held;  // taken from the channel while reconnecting
-    std::string out;  // the batch's commands, back to back: one write
     std::exception_ptr failure;
-    BatchRunner runner(batch);
     for (;;) {
-        while (!failure) {
-            batch.clear();
-            std::size_t n = 0;
-            if (!held.empty()) {
-                batch.swap(held);
-                n = batch.size();
-            } else {
-                try {
-                    n = co_await next_batch(client, commands, batch, options.max_batch, state->resp3());
-                } catch (...) {
-                    failure = std::current_exception();  // no command in flight: nobody to answer
-                }
-                if (failure) break;
-                if (n == 0) co_return;  // every handle is gone and every command was answered
-            }
-            try {
-                co_await runner.run(client, options.mode, out);
-            } catch (...) {
-                failure = std::current_exception();
-            }
-            if (failure) {
-                answer_with_error(batch, runner.answered(), failure);
-            } else if (n > 1) {
-                // The callers just answered are queued on this worker: let them run and send
-                // their next commands before draining the channel, so the next batch is whole
-                // rather than the first few (one write, one round trip for all of them).
-                co_await yield_now();
-            }
+        try {
+            co_await serve(client, commands, held, options, state->resp3(), in_flight);
+        } catch (...) {
+            failure = std::current_exception();
         }
+        if (!failure) co_return;  // every handle is gone and every command was answered
+        in_flight.fail_all(failure);
         if (!reconnect) break;
         // The commands in flight got the error; the queued ones wait for the new connection.
         state->set_reconnecting(true);
@@ -206,6 +314,7 @@ Task<void> run_manager(Client client, mpsc::Receiver<ManagerRequest> commands, s
     // fail); everything already queued gets the error.
     state->fail(failure);
     commands.close();
+    std::vector<ManagerRequest> batch;
     for (;;) {
         batch.clear();
         const std::size_t n = co_await commands.recv_many(batch, options.max_batch);

@@ -1,15 +1,25 @@
 // The manager actor: one task owns one Redis connection; any number of tasks talk to Redis through
 // cheap copies of its handle (see weft::redis::Manager).
 //
-// How it works (Tokio's tutorial pattern). A call encodes its command, makes a oneshot channel and
-// sends {command, oneshot sender} over a bounded mpsc channel (suspending while it is full: that
-// is the backpressure), then awaits the oneshot. The manager loop:
-//   n = co_await rx.recv_many(batch, max_batch)     every command queued right now, at once
-//   encode all n into one buffer, one write            (pipelined mode)
-//   read n replies in order, answering each oneshot as its reply is parsed
-// so a burst of commands from many tasks costs one write and a few reads, and the server answers
-// them back to back. ManagerOptions::Mode::sequential writes one command and reads its reply
-// before the next (the W6 benchmark's comparison).
+// How it works (Tokio's tutorial pattern, made full duplex as redis-rs's multiplexed connection
+// and boost.redis are). A call encodes its command, makes a oneshot channel and sends {command,
+// oneshot sender} over a bounded mpsc channel (suspending while it is full: that is the
+// backpressure), then awaits the oneshot. The manager task keeps the requests written and not yet
+// answered in order (in flight) and, in one weft::select, races three things:
+//   write   the bytes of the requests taken in but not yet written (one write for a whole batch)
+//   read    replies: each answers the oldest request in flight, as soon as it is parsed
+//   take    recv_many: every command queued right now, up to max_batch, while fewer than
+//           max_in_flight requests are in flight
+// So the next batch goes out while the previous batch's replies are still due: the server always
+// has work, and replies reach their callers as they arrive instead of after the whole batch. (The
+// lock-step design before it, write a batch then read all its replies, left redis-server idle
+// while weft answered a batch and weft idle while the server worked.) One task, not a reader and
+// a writer: the in-flight queue needs no synchronisation, and a failure is seen in one place.
+// max_in_flight bounds the memory it holds: once reached, the manager stops taking commands and
+// callers wait in the channel. After answering several callers it yields once, so they run and
+// queue their next commands before it takes more (one write for all of them, not one each).
+// ManagerOptions::Mode::sequential keeps one request in flight: write it, read its reply, then
+// the next (the W6 benchmark's comparison).
 #pragma once
 
 #include <weft/runtime/detail/language_check.hpp>
@@ -50,13 +60,18 @@ namespace weft::redis {
 struct ManagerOptions {
     /// How commands go over the connection.
     enum class Mode : std::uint8_t {
-        pipelined,   ///< Drain every queued command, write them in one buffer, read the replies in order.
+        pipelined,   ///< Take every queued command, write them in one buffer while earlier replies are still read (full duplex).
         sequential,  ///< Write one command, read its reply, then the next.
     };
     /// Pipelined (the default) or one command at a time.
     Mode mode = Mode::pipelined;
     /// Most commands taken from the channel (and written) in one go. Must be at least 1.
     std::size_t max_batch = 512;
+    /// Most requests written (or being written) whose replies are still due: the bound on what
+    /// the manager holds while the server works. Once it is reached the manager stops taking
+    /// commands from the channel (callers queue there, then suspend) until replies come back.
+    /// 0 (the default): four times max_batch. Sequential mode always holds one.
+    std::size_t max_in_flight = 0;
     /// Reconnect after the connection fails, for a manager made by connect_manager (which knows
     /// where to; spawn_manager refuses it). Off by default, so a failure reaches every caller at
     /// once and stays (see Manager). On: the commands in flight get the error, the queued ones
