@@ -124,6 +124,48 @@ protected:
 
 std::string port_of(const std::string& address) { return address.substr(address.rfind(':') + 1); }
 
+// The cluster W6's shape: 64 tasks of alternating SET and GET on keys spread over the masters,
+// each GET must see its own SET. A full-duplex manager tried on 2026-12-03 failed it: a SET
+// answered with a GET's reply, or a caller never answered.
+Task<long> cluster_set_get(ClusterClient redis, std::string prefix, long steps) {
+    long wrong = 0;
+    for (long i = 0; i < steps; ++i) {
+        const std::string k = prefix + ":" + std::to_string(i % 11);
+        const std::string v = prefix + "=" + std::to_string(i);
+        try {
+            co_await redis.set(k, v);
+            const std::optional<std::string> got = co_await redis.get(k);
+            if (got != v) ++wrong;
+        } catch (const std::exception&) {
+            ++wrong;
+        }
+    }
+    co_return wrong;
+}
+
+TEST_P(ClusterTest, ManyTasksOfSetAndGetEachSeeTheirOwnReplies) {
+    RedisCluster& cluster = *shared_cluster();
+    auto rt = make_runtime();
+    const long wrong = rt->block_on([](const RedisCluster& cluster, std::string prefix, long steps) -> Task<long> {
+        ClusterClient redis = co_await ClusterClient::connect(cluster.seeds());
+        std::vector<weft::JoinHandle<long>> tasks;
+        for (int t = 0; t < 64; ++t) tasks.push_back(weft::spawn(cluster_set_get(redis, prefix + std::to_string(t), steps)));
+        // One bound for them all: a lost reply must fail the test, not hang it.
+        Task<long> joining = [](std::vector<weft::JoinHandle<long>>& tasks) -> Task<long> {
+            long wrong = 0;
+            for (auto& h : tasks) wrong += co_await h;
+            co_return wrong;
+        }(tasks);
+        auto all = co_await weft::timeout(std::chrono::seconds(120), std::move(joining));
+        if (all.timed_out()) {
+            for (auto& h : tasks) h.abort();
+            co_return 1'000'000;
+        }
+        co_return *all;
+    }(cluster, weft::test::key("sg"), weft::test::scaled(2000, 50)));
+    EXPECT_EQ(wrong, 0);
+}
+
 TEST_P(ClusterTest, KeysLandOnTheirOwners) {
     RedisCluster& cluster = *shared_cluster();
     auto rt = make_runtime();
