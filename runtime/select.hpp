@@ -107,12 +107,20 @@ public:
     }
     bool await_suspend(std::coroutine_handle<> h) {
         task_ = task_for_branches<B...>();
-        winner_ = first_branch(branches_, [this, h](auto& b, auto i) {
-            if (!enabled_[i]) return false;
-            if (i >= kLeadingLeaves && b.ready()) return true;
-            return b.start(task_, h);
-        }, kIndices);
-        if (winner_ < kBranches || all_disabled()) return false;
+        try {
+            winner_ = first_branch(branches_, [this, h](auto& b, auto i) {
+                if (!enabled_[i]) return false;
+                if (i >= kLeadingLeaves && b.ready()) return true;
+                return b.start(task_, h);
+            }, kIndices);
+        } catch (...) {
+            clear_stale_pending_poll();
+            throw;
+        }
+        if (winner_ < kBranches || all_disabled()) {
+            clear_stale_pending_poll();  // the leaves started before the winner named themselves
+            return false;
+        }
         set_pending_poll(this);  // in place of the branches' own registrations: we poll them all
         return true;
     }

@@ -18,6 +18,7 @@
 #include <weft/runtime/timeout.hpp>
 #include <weft/runtime/yield.hpp>
 
+#include "support/probe_leaf.hpp"
 #include "support/runtimes.hpp"
 
 namespace {
@@ -156,6 +157,27 @@ TEST_P(JoinTest, AbandoningAJoinDestroysItsTasks) {
         EXPECT_EQ(destroyed, 2);
     }());
     EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+// try_join ended by a leaf that throws as it starts, after an earlier leaf began to wait: the join
+// does not suspend, and the worker must not poll the dead waiting leaf at the next yield (see
+// SelectTest.ABranchThatCompletesAsItStartsLeavesNoLeafForTheWorkerToPoll).
+TEST_P(JoinTest, ATryJoinThatEndsAsItStartsLeavesNoLeafForTheWorkerToPoll) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        using weft::test::ProbeLeaf;
+        ProbeLeaf waiting(ProbeLeaf::Mode::waits);
+        ProbeLeaf throwing(ProbeLeaf::Mode::throws);
+        bool threw = false;
+        try {
+            (void)co_await weft::try_join(waiting, throwing);
+        } catch (const std::runtime_error&) {
+            threw = true;
+        }
+        EXPECT_TRUE(threw);
+        co_await weft::yield_now();
+        EXPECT_EQ(waiting.polls, 0);
+    }());
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(JoinTest);

@@ -23,6 +23,7 @@
 #include <weft/runtime/timeout.hpp>
 #include <weft/runtime/yield.hpp>
 
+#include "support/probe_leaf.hpp"
 #include "support/runtimes.hpp"
 
 namespace {
@@ -528,6 +529,26 @@ TEST_P(SelectTest, ASelectOverTasksInALoopLeavesNothingBehind) {
         EXPECT_EQ(destroyed, kRounds);
     }());
     EXPECT_EQ(rt->metrics().timers_pending, 0u);
+}
+
+// A branch that completes as it starts, after an earlier one began to wait: the select does not
+// suspend, and the waiting leaf dies with it. The worker must not be left to poll that leaf at the
+// task's next suspension that names none (a yield): the full-duplex Redis manager, whose select
+// races a socket write, a read and a channel receive, wrote a batch twice or lost replies that way.
+TEST_P(SelectTest, ABranchThatCompletesAsItStartsLeavesNoLeafForTheWorkerToPoll) {
+    auto rt = make_runtime();
+    rt->block_on([]() -> Task<void> {
+        using weft::test::ProbeLeaf;
+        for (int round = 0; round < 3; ++round) {
+            ProbeLeaf waiting(ProbeLeaf::Mode::waits);
+            ProbeLeaf completing(ProbeLeaf::Mode::completes);
+            auto r = co_await weft::select(waiting, completing);
+            EXPECT_EQ(r.index(), 1u);
+            co_await weft::yield_now();
+            EXPECT_EQ(waiting.polls, 0) << "round " << round;
+            EXPECT_EQ(completing.polls, 0);
+        }
+    }());
 }
 
 WEFT_INSTANTIATE_ALL_RUNTIMES(SelectTest);
