@@ -10,7 +10,8 @@
 // close bits kRxClosed (the receiver closed: claims and reservations fail) and kTxClosed (every
 // sender and permit is gone). Claiming, reserving, using a permit and closing are all RMWs on
 // that one word, so none can slip past another: a claim either happens before the close or
-// fails, and the capacity check below sees the permit count and the tail together. `head_` and `tail_` sit on their own cache lines.
+// fails, and the capacity check below sees the permit count and the tail together. `head_` and
+// `tail_` sit on their own cache lines.
 //
 // Slot i is free for the producer at position p when stamp == p, holds p's value when
 // stamp == p + 1 (with kSkip set: nothing to read, a send whose value's move threw).
