@@ -47,22 +47,14 @@ public:
     }
     bool await_suspend(std::coroutine_handle<> h) {
         task_ = task_for_branches<B...>();
-        std::size_t over = kBranches;
-        try {
-            over = first_branch(branches_, [this, h](auto& b, auto i) {
-                if (done_[i]) return false;
-                const bool finished = (!checked_ && b.ready()) || b.start(task_, h);
-                return finished && complete<decltype(i)::value>(b);
-            }, kIndices);
-        } catch (...) {
-            clear_stale_pending_poll();
-            throw;
-        }
-        if (over < kBranches) {
-            clear_stale_pending_poll();  // the leaves started before it named themselves
-            return false;
-        }
-        set_pending_poll(this);  // in place of the branches' own registrations: we poll them all
+        CombinatorPendingPoll pending;  // clears what started leaves named, unless we suspend
+        const std::size_t over = first_branch(branches_, [this, h](auto& b, auto i) {
+            if (done_[i]) return false;
+            const bool finished = (!checked_ && b.ready()) || b.start(task_, h);
+            return finished && complete<decltype(i)::value>(b);
+        }, kIndices);
+        if (over < kBranches) return false;
+        pending.suspend_on(this);  // in place of the branches' own registrations: we poll them all
         return true;
     }
     bool poll_ready() noexcept override {

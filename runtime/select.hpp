@@ -107,21 +107,14 @@ public:
     }
     bool await_suspend(std::coroutine_handle<> h) {
         task_ = task_for_branches<B...>();
-        try {
-            winner_ = first_branch(branches_, [this, h](auto& b, auto i) {
-                if (!enabled_[i]) return false;
-                if (i >= kLeadingLeaves && b.ready()) return true;
-                return b.start(task_, h);
-            }, kIndices);
-        } catch (...) {
-            clear_stale_pending_poll();
-            throw;
-        }
-        if (winner_ < kBranches || all_disabled()) {
-            clear_stale_pending_poll();  // the leaves started before the winner named themselves
-            return false;
-        }
-        set_pending_poll(this);  // in place of the branches' own registrations: we poll them all
+        CombinatorPendingPoll pending;  // clears what started leaves named, unless we suspend
+        winner_ = first_branch(branches_, [this, h](auto& b, auto i) {
+            if (!enabled_[i]) return false;
+            if (i >= kLeadingLeaves && b.ready()) return true;
+            return b.start(task_, h);
+        }, kIndices);
+        if (winner_ < kBranches || all_disabled()) return false;
+        pending.suspend_on(this);  // in place of the branches' own registrations: we poll them all
         return true;
     }
     bool poll_ready() noexcept override {

@@ -84,12 +84,28 @@ inline std::coroutine_handle<> run_trampoline(ThreadContext& ctx, std::coroutine
 // Call from await_suspend right before returning "suspend": the worker polls `p` before resuming.
 inline void set_pending_poll(Pollable* p) noexcept { this_thread_context().pending = p; }
 
-// For a combinator (select, join) that started several leaves and then does not suspend after all
-// (a later one completed as it started, or threw): the leaves that waited named themselves the
-// pending poll, and they die with the combinator. The worker only clears the slot when a poll
-// begins, so a later suspension in the same poll that names no leaf (yield_now) would hand it a
-// destroyed leaf to poll before resuming the task: a write sent twice, a read whose bytes are
-// lost, or a task that never resumes.
-inline void clear_stale_pending_poll() noexcept { this_thread_context().pending = nullptr; }
+// The pending poll of a combinator (select, join) that starts several leaves in one
+// await_suspend. Build it before the first leaf starts; suspend_on(this) names the combinator in
+// place of the leaves. If await_suspend ends any other way (a later leaf completed as it started,
+// or threw), the leaves that waited named themselves and die with the combinator, so the guard
+// clears the slot: the worker clears it only when a poll begins, and a later suspension in the
+// same poll that names no leaf (yield_now) would hand it a destroyed leaf to poll before resuming
+// the task (a write sent twice, a read whose bytes are lost, or a task that never resumes).
+class CombinatorPendingPoll {
+public:
+    CombinatorPendingPoll() noexcept = default;
+    CombinatorPendingPoll(const CombinatorPendingPoll&) = delete;
+    CombinatorPendingPoll& operator=(const CombinatorPendingPoll&) = delete;
+    ~CombinatorPendingPoll() {
+        if (!suspending_) this_thread_context().pending = nullptr;
+    }
+    void suspend_on(Pollable* combinator) noexcept {
+        set_pending_poll(combinator);
+        suspending_ = true;
+    }
+
+private:
+    bool suspending_ = false;
+};
 
 }  // namespace weft::detail
