@@ -43,7 +43,7 @@ Scheduler::Scheduler(Options options)
       options_(std::move(options)),
       blocking_(*this, options_.max_blocking_threads, options_.blocking_keep_alive) {
     workers_.reserve(options_.workers);
-    for (std::uint32_t i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+    for (std::uint32_t i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i, options_.workers));
     register_live_scheduler(this, options_.on_unhandled_exception);
 }
 

@@ -9,6 +9,21 @@
 // before it parks. The LIFO slot holds the task the running task just woke; after kMaxLifoPolls
 // polls through it in a row, the next one goes to the back of the queue.
 //
+// Stealing (steal_work): a thief takes only tasks that have waited kStealAfterNs (20 us) in the
+// victim's queue. It notes the queue's tail (RunQueue::mark) when it first sees tasks there, and
+// steals, on a later look, at most half of those queued before that mark, if some are still
+// there 20 us on. Go protects the task a goroutine just woke the same way (runnext, for about
+// 3 us). Why: tasks that talk to each other (W1's producers and their consumer) take turns on one
+// worker, each waiting a few microseconds in the queue. Stealing one splits the group across two
+// cores, and then every message moves the channel's cache lines between them; on a host whose
+// two vCPUs are far apart (a line costs 200-300 ns to cross) W1 with 4 or 16 producers fell from
+// 20-30 M to 2-3 M messages/s. A task the owner does not get to within 20 us (a long poll, a deep
+// queue, W3's spawner) is still stolen, and a searcher that saw such work keeps looking until it
+// is stealable (search_before_parking). Tasks that yield are the exception: they ask to let
+// others run, so when some worker is idle wake_deferred hands half of them to the injector,
+// which any worker takes from at once (as Go's Gosched puts a goroutine on its global queue);
+// W5 ran at half speed on one worker without that.
+//
 // Waking another worker: a parked worker is woken (Scheduler::notify_parked, which picks one only
 // if nobody is searching and somebody is parked) when
 //   - this worker put work in its own queue (schedule_local outside the LIFO slot, a task the LIFO
@@ -55,6 +70,7 @@
 // completes or shutdown, without the spinning search.
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -81,6 +97,10 @@ constexpr unsigned kSearchSpins = 32;
 constexpr unsigned kPausesPerSpin = 8;
 // Tasks taken from the injector at once when the local queue is empty.
 constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapacity / 2);
+// A thief takes only tasks that have waited at least this long in another worker's queue (see
+// Stealing, above). Shorter than 20 us and W1's producers, which wait a few microseconds for
+// their turn on the consumer's worker, get stolen (3 us: P=4 C=1024 back to 3.8 M msg/s from 23 M).
+constexpr std::int64_t kStealAfterNs = 20'000;
 }  // namespace
 
 // Resumes `h` and every coroutine it hands control to, one after another, without nesting stack
@@ -94,13 +114,14 @@ static std::coroutine_handle<> run_trampoline(std::coroutine_handle<> h) {
     return detail::run_trampoline(tls_context, h);
 }
 
-Worker::Worker(Scheduler& scheduler, std::uint32_t index)
+Worker::Worker(Scheduler& scheduler, std::uint32_t index, std::uint32_t num_workers)
     : scheduler_(scheduler),
       index_(index),
       parker_(&scheduler.driver),
       injector_consumer_(scheduler.injector),
       injector_producer_(scheduler.injector),
-      rng_(0x9e3779b9u * (index + 1)) {}
+      rng_(0x9e3779b9u * (index + 1)),
+      looks_(num_workers) {}
 
 void Worker::run() {
     ThreadContext& ctx = tls_context;
@@ -181,8 +202,19 @@ void Worker::defer(TaskHeader* task) noexcept {
 
 void Worker::wake_deferred() noexcept {
     if (deferred_count_ == 0) return;
-    for (std::size_t i = 0; i < deferred_count_; ++i) push_back(deferred_[i]);
-    if (deferred_count_ > 1) notify_others();
+    std::size_t first = 0;
+    if (deferred_count_ > 1 && scheduler_.idle.has_idle_worker()) {
+        // Tasks that yield ask to let others run, and another worker has nothing to do: offer
+        // half of them where it looks at once (stealing from our queue waits; see steal_work).
+        first = deferred_count_ / 2;
+        if (!scheduler_.injector.enqueue_bulk(injector_producer_, deferred_, first)) {
+            std::fputs("weft: out of memory moving tasks to the injection queue\n", stderr);
+            std::abort();
+        }
+        scheduler_.notify_parked();
+    }
+    for (std::size_t i = first; i < deferred_count_; ++i) push_back(deferred_[i]);
+    if (deferred_count_ - first > 1) notify_others();
     deferred_count_ = 0;
 }
 
@@ -204,6 +236,10 @@ TaskHeader* Worker::next_from_injector(bool fill_local) {
     return batch[0];
 }
 
+static std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 TaskHeader* Worker::steal_work() {
     if (!is_searching_) {
         if (!scheduler_.idle.transition_worker_to_searching()) return nullptr;
@@ -214,11 +250,33 @@ TaskHeader* Worker::steal_work() {
     rng_ ^= rng_ >> 17;
     rng_ ^= rng_ << 5;
     const std::uint32_t start = rng_ % n;
+    std::int64_t now = -1;
     for (std::uint32_t i = 0; i < n; ++i) {
-        Worker& victim = scheduler_.worker((start + i) % n);
+        const std::uint32_t v = (start + i) % n;
+        Worker& victim = scheduler_.worker(v);
         if (&victim == this) continue;
+        RunQueue& q = victim.queue_;
+        StealLook& look = looks_[v];
+        const std::uint32_t len = q.len();
+        if (len == 0) {
+            look.valid = false;
+            continue;
+        }
+        if (now < 0) now = now_ns();
+        if (!look.valid || !q.holds_before(look.mark)) {
+            // What is there now was queued since our last look: time it from here.
+            look = StealLook{q.mark(), now, true};
+            saw_young_work_ = true;
+            continue;
+        }
+        if (now - look.at_ns < kStealAfterNs) {
+            saw_young_work_ = true;
+            continue;
+        }
+        const std::uint32_t limit = look.mark;  // only what has waited
         std::uint32_t stolen = 0;
-        if (TaskHeader* t = victim.queue_.steal_into(queue_, stolen)) {
+        if (TaskHeader* t = q.steal_into(queue_, stolen, limit)) {
+            look.valid = false;
             WorkerCounters::bump(counters_.steal_operations);
             WorkerCounters::bump(counters_.stolen_tasks, stolen);
             return t;
@@ -230,10 +288,21 @@ TaskHeader* Worker::steal_work() {
 // A searcher that found nothing keeps looking for a few microseconds before it sleeps. Work often
 // arrives a moment later (a task spawning or waking others); meanwhile producers see a searcher
 // and skip the wake-up system call, and this worker skips the sleep and the wake-up latency. Only
-// searchers spin (at most half the workers), and not for long: an idle runtime still parks.
+// searchers spin (at most half the workers), and not for long: an idle runtime still parks. A
+// searcher that saw tasks too young to steal looks on until they are old enough or gone, for at
+// most twice kStealAfterNs more.
 bool Worker::search_before_parking() {
     if (!is_searching_) return false;
-    for (unsigned spins = 0; spins < kSearchSpins; ++spins) {
+    saw_young_work_ = false;
+    std::int64_t started = -1;
+    for (unsigned spins = 0;; ++spins) {
+        if (spins >= kSearchSpins) {
+            // Work seen queued but not yet stealable: keep looking until it is, or is gone.
+            if (!saw_young_work_) break;
+            if (started < 0) started = now_ns();
+            else if (now_ns() - started > 2 * kStealAfterNs) break;
+            saw_young_work_ = false;
+        }
         if (scheduler_.is_shutdown()) return false;
         for (unsigned i = 0; i < kPausesPerSpin; ++i) cpu_relax();
         if (TaskHeader* task = steal_work()) {  // other queues, then the injector

@@ -97,6 +97,12 @@ public:
     // (see Worker::notify_others); notify through worker_to_notify() when it says yes.
     bool may_need_notify() const noexcept { return wants_wakeup(state_.load(std::memory_order_relaxed)); }
 
+    // A relaxed guess at whether some worker has nothing to do (searching or parked).
+    bool has_idle_worker() const noexcept {
+        const std::uint32_t state = state_.load(std::memory_order_relaxed);
+        return num_searching(state) > 0 || num_unparked(state) < num_workers_;
+    }
+
     std::uint32_t num_searching_for_test() const { return num_searching(state_.load()); }
 
 private:

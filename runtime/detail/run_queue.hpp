@@ -29,6 +29,7 @@
 // stealers and the overflow path (tasks then go to the injector), never the owner's pops.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -98,9 +99,19 @@ public:
         }
     }
 
-    // Called by the owner of `dst` (a different queue). Moves about half of this queue's tasks
-    // into `dst` and returns one of them to run now, or nullptr.
-    TaskHeader* steal_into(RunQueue& dst, std::uint32_t& stolen_count) noexcept {
+    // A stealer's mark: the position the next task queued will take. Every task queued before
+    // the call is below it.
+    std::uint32_t mark() const noexcept { return tail_.load(std::memory_order_acquire); }
+    // Whether a task queued before `mark` (from mark()) is still in the queue.
+    bool holds_before(std::uint32_t mark) const noexcept {
+        const std::uint32_t real = real_of(head_.load(std::memory_order_acquire));
+        return static_cast<std::int32_t>(mark - real) > 0;
+    }
+
+    // Called by the owner of `dst` (a different queue). Moves about half of this queue's tasks,
+    // but none queued at or after `limit` (a mark()), into `dst` and returns one of them to run
+    // now, or nullptr.
+    TaskHeader* steal_into(RunQueue& dst, std::uint32_t& stolen_count, std::uint32_t limit) noexcept {
         stolen_count = 0;
         const std::uint32_t dst_tail = dst.tail_.load(std::memory_order_relaxed);
         const std::uint32_t dst_steal = steal_of(dst.head_.load(std::memory_order_acquire));
@@ -116,6 +127,9 @@ public:
             const std::uint32_t tail = tail_.load(std::memory_order_acquire);
             const std::uint32_t available = tail - real;
             n = available - available / 2;
+            const std::int32_t waited = static_cast<std::int32_t>(limit - real);
+            if (waited <= 0) return nullptr;
+            n = std::min(n, static_cast<std::uint32_t>(waited));
             if (n == 0) return nullptr;
             if (head_.compare_exchange_weak(head, pack(steal, real + n), std::memory_order_acq_rel,
                                             std::memory_order_acquire)) {
@@ -141,6 +155,11 @@ public:
         TaskHeader* run_now = dst.slots_[(dst_tail + n - 1) & kMask].load(std::memory_order_relaxed);
         if (n > 1) dst.tail_.store(dst_tail + n - 1, std::memory_order_release);
         return run_now;
+    }
+
+    // Steals from every task queued so far.
+    TaskHeader* steal_into(RunQueue& dst, std::uint32_t& stolen_count) noexcept {
+        return steal_into(dst, stolen_count, mark());
     }
 
     // Approximate: exact only for the owner with no steal in progress.

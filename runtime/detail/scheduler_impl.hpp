@@ -50,7 +50,7 @@ struct WorkerCounters {
 
 class Worker {
 public:
-    Worker(Scheduler& scheduler, std::uint32_t index);
+    Worker(Scheduler& scheduler, std::uint32_t index, std::uint32_t num_workers);
 
     // Multi-thread flavor: the worker thread's loop, until shutdown.
     void run();
@@ -110,6 +110,15 @@ private:
     bool is_searching_ = false;
     bool is_parked_ = false;  // in park(): tasks the driver wakes go to the queue, not the LIFO slot
     std::uint32_t rng_;
+    // Per victim: the mark of its queue when this worker first saw tasks there, and when (the
+    // stealing rule in worker.cpp's header).
+    struct StealLook {
+        std::uint32_t mark = 0;
+        std::int64_t at_ns = 0;
+        bool valid = false;
+    };
+    std::vector<StealLook> looks_;
+    bool saw_young_work_ = false;
     // Tasks that yielded (yield_now, a spent budget): they run again only after the driver was
     // polled (Tokio's defer list), so a task yielding in a loop lets timers and I/O through. Bounded;
     // a yield that finds it full goes to the back of the queue, as every yield once did.

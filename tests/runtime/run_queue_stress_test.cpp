@@ -111,4 +111,29 @@ TEST(RunQueueStress, StealTakesHalfRoundedUpAndRunsTheLastOne) {
     EXPECT_EQ(victim.len(), n - stolen);
 }
 
+// A thief that marked the queue takes only tasks queued before its mark (the stealing rule in
+// worker.cpp: only what has waited), half of the queue at most.
+TEST(RunQueueStress, StealTakesNothingQueuedAtOrAfterTheLimit) {
+    RunQueue victim, thief, second_thief;
+    TaskHeader* overflow[RunQueue::kCapacity / 2 + 1];
+    std::size_t count = 0;
+    if (RunQueue::kCapacity < 8) GTEST_SKIP() << "needs a run queue of 8 or more";
+    ASSERT_TRUE(victim.push_back(as_task(0), overflow, count));
+    ASSERT_TRUE(victim.push_back(as_task(1), overflow, count));
+    const std::uint32_t mark = victim.mark();
+    for (std::uintptr_t i = 2; i < 5; ++i) ASSERT_TRUE(victim.push_back(as_task(i), overflow, count));
+    EXPECT_TRUE(victim.holds_before(mark));
+
+    std::uint32_t stolen = 0;
+    TaskHeader* run_now = victim.steal_into(thief, stolen, mark);
+    EXPECT_EQ(stolen, 2u);  // half of five rounds up to three, but only two waited
+    EXPECT_EQ(as_item(run_now), 1u);
+    EXPECT_EQ(as_item(thief.pop()), 0u);
+    EXPECT_FALSE(victim.holds_before(mark));
+    EXPECT_EQ(victim.steal_into(second_thief, stolen, mark), nullptr);
+    EXPECT_EQ(stolen, 0u);
+    for (std::uintptr_t i = 2; i < 5; ++i) EXPECT_EQ(as_item(victim.pop()), i);
+    EXPECT_EQ(victim.pop(), nullptr);
+}
+
 }  // namespace

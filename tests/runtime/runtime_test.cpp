@@ -305,6 +305,25 @@ TEST(RuntimeFairness, AYieldingLoopDoesNotStarveAnotherTask) {
     EXPECT_GE(spins, 1);
 }
 
+// Another worker steals only tasks that have waited in a queue (worker.cpp, Stealing), but it
+// must steal them: a task queued behind a poll that never gives the worker back runs elsewhere.
+TEST(RuntimeStealing, ATaskQueuedBehindAPollThatNeverReturnsIsStolen) {
+    weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 2});
+    const bool ran_elsewhere = rt.block_on([]() -> Task<bool> {
+        auto ran = std::make_shared<std::atomic<bool>>(false);
+        JoinHandle<void> queued = weft::spawn([](std::shared_ptr<std::atomic<bool>> ran) -> Task<void> {
+            ran->store(true);
+            co_return;
+        }(ran));
+        // Hold this worker without suspending, as a blocking call would.
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!ran->load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+        co_await queued;
+        co_return ran->load();
+    }());
+    EXPECT_TRUE(ran_elsewhere);
+}
+
 // Two tasks bouncing a token wake each other through the LIFO slot; a third must still run.
 TEST(RuntimeFairness, PingPongThroughTheLifoSlotDoesNotStarveAThirdTask) {
     weft::Runtime rt(weft::RuntimeOptions{.worker_threads = 1});
