@@ -19,7 +19,9 @@
 // two vCPUs are far apart (a line costs 200-300 ns to cross) W1 with 4 or 16 producers fell from
 // 20-30 M to 2-3 M messages/s. A task the owner does not get to within 20 us (a long poll, a deep
 // queue, W3's spawner) is still stolen, and a searcher that saw such work keeps looking until it
-// is stealable (search_before_parking). Tasks that yield are the exception: they ask to let
+// is stealable (search_before_parking). Looking is rationed too: a searcher reads a queue it has
+// timed only when the time is up, and an empty one every 5 us at most, because each read pulls
+// the queue's lines away from its owner. Tasks that yield are the exception: they ask to let
 // others run, so when some worker is idle wake_deferred hands half of them to the injector,
 // which any worker takes from at once (as Go's Gosched puts a goroutine on its global queue);
 // W5 ran at half speed on one worker without that.
@@ -101,6 +103,9 @@ constexpr std::size_t kInjectorBatch = std::min<std::size_t>(32, RunQueue::kCapa
 // Stealing, above). Shorter than 20 us and W1's producers, which wait a few microseconds for
 // their turn on the consumer's worker, get stolen (3 us: P=4 C=1024 back to 3.8 M msg/s from 23 M).
 constexpr std::int64_t kStealAfterNs = 20'000;
+// A searcher that found another worker's queue empty looks at it again after this long at the
+// earliest (anything queued meanwhile has kStealAfterNs to wait anyway).
+constexpr std::int64_t kLookAgainNs = 5'000;
 }  // namespace
 
 // Resumes `h` and every coroutine it hands control to, one after another, without nesting stack
@@ -250,33 +255,34 @@ TaskHeader* Worker::steal_work() {
     rng_ ^= rng_ >> 17;
     rng_ ^= rng_ << 5;
     const std::uint32_t start = rng_ % n;
-    std::int64_t now = -1;
+    const std::int64_t now = now_ns();
     for (std::uint32_t i = 0; i < n; ++i) {
         const std::uint32_t v = (start + i) % n;
         Worker& victim = scheduler_.worker(v);
         if (&victim == this) continue;
-        RunQueue& q = victim.queue_;
         StealLook& look = looks_[v];
-        const std::uint32_t len = q.len();
-        if (len == 0) {
-            look.valid = false;
+        if (now < look.next_look_ns) {
+            // Nothing there we could take yet. Reading the queue would only pull its lines away
+            // from the owner, who writes them on every push and pop (W1 P=4 C=16 ran at half
+            // speed with a searcher reading them every 150 ns).
+            if (look.valid) saw_young_work_ = true;
             continue;
         }
-        if (now < 0) now = now_ns();
+        RunQueue& q = victim.queue_;
+        if (q.is_empty()) {
+            look = StealLook{0, 0, now + kLookAgainNs, false};
+            continue;
+        }
         if (!look.valid || !q.holds_before(look.mark)) {
             // What is there now was queued since our last look: time it from here.
-            look = StealLook{q.mark(), now, true};
+            look = StealLook{q.mark(), now, now + kStealAfterNs, true};
             saw_young_work_ = true;
             continue;
         }
-        if (now - look.at_ns < kStealAfterNs) {
-            saw_young_work_ = true;
-            continue;
-        }
-        const std::uint32_t limit = look.mark;  // only what has waited
+        const std::uint32_t limit = look.mark;  // only what has waited kStealAfterNs
+        look = StealLook{0, 0, 0, false};
         std::uint32_t stolen = 0;
         if (TaskHeader* t = q.steal_into(queue_, stolen, limit)) {
-            look.valid = false;
             WorkerCounters::bump(counters_.steal_operations);
             WorkerCounters::bump(counters_.stolen_tasks, stolen);
             return t;

@@ -110,11 +110,12 @@ private:
     bool is_searching_ = false;
     bool is_parked_ = false;  // in park(): tasks the driver wakes go to the queue, not the LIFO slot
     std::uint32_t rng_;
-    // Per victim: the mark of its queue when this worker first saw tasks there, and when (the
-    // stealing rule in worker.cpp's header).
+    // Per victim: the mark of its queue when this worker first saw tasks there, and when; and
+    // when to read that queue again (the stealing rule in worker.cpp's header).
     struct StealLook {
         std::uint32_t mark = 0;
         std::int64_t at_ns = 0;
+        std::int64_t next_look_ns = 0;
         bool valid = false;
     };
     std::vector<StealLook> looks_;
