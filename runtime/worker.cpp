@@ -208,7 +208,7 @@ void Worker::defer(TaskHeader* task) noexcept {
 void Worker::wake_deferred() noexcept {
     if (deferred_count_ == 0) return;
     std::size_t first = 0;
-    if (deferred_count_ > 1 && scheduler_.idle.has_idle_worker()) {
+    if (deferred_count_ > 1 && scheduler_.num_workers() > 1 && scheduler_.idle.has_idle_worker()) {
         // Tasks that yield ask to let others run, and another worker has nothing to do: offer
         // half of them where it looks at once (stealing from our queue waits; see steal_work).
         first = deferred_count_ / 2;
@@ -241,6 +241,7 @@ TaskHeader* Worker::next_from_injector(bool fill_local) {
     return batch[0];
 }
 
+// Real time, never the runtime's clock: a test that pauses time must not stop stealing.
 static std::int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
