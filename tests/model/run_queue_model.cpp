@@ -51,6 +51,11 @@ struct PushPopSteal : rl::test_suite<PushPopSteal, 3> {
             drain(queues[0]);
         } else {
             std::uint32_t stolen = 0;
+            // As a worker steals: with the mark of an earlier look, so pushes, pops and the other
+            // stealer run between the mark and the steal.
+            const std::uint32_t mark = queues[0].mark();
+            if (TaskHeader* t = queues[0].steal_into(queues[index], stolen, mark)) take(t);
+            drain(queues[index]);
             if (TaskHeader* t = queues[0].steal_into(queues[index], stolen)) take(t);
             drain(queues[index]);
         }

@@ -39,16 +39,35 @@ TEST(RunQueueStress, EveryItemIsTakenExactlyOnceWithConcurrentStealers) {
     std::atomic<bool> done{false};
     std::atomic<std::size_t> steals{0};
 
+    // Items pushed so far, counted just before each push: read just after a mark, it bounds the
+    // items queued before that mark from above.
+    std::atomic<std::size_t> pushed{0};
+    std::atomic<std::size_t> taken_past_limit{0};
+
     std::vector<std::thread> stealers;
     for (int s = 0; s < kStealers; ++s)
         stealers.emplace_back([&, s] {
             RunQueue& mine = thief_queues[s];
+            // The second stealer steals as a worker does: with the mark of its previous look, so
+            // only what was queued before that look (and may be gone by now).
+            const bool with_limit = s == 1;
+            std::uint32_t limit = owner_queue.mark();
+            std::size_t bound = pushed.load(std::memory_order_acquire);
             while (!done.load(std::memory_order_acquire)) {
                 std::uint32_t n = 0;
-                if (TaskHeader* t = owner_queue.steal_into(mine, n)) {
+                TaskHeader* t = with_limit ? owner_queue.steal_into(mine, n, limit) : owner_queue.steal_into(mine, n);
+                if (t) {
                     steals.fetch_add(1, std::memory_order_relaxed);
-                    tally.take(t);
-                    while (TaskHeader* more = mine.pop()) tally.take(more);
+                    const auto check = [&](TaskHeader* x) {
+                        if (with_limit && as_item(x) >= bound) taken_past_limit.fetch_add(1, std::memory_order_relaxed);
+                        tally.take(x);
+                    };
+                    check(t);
+                    while (TaskHeader* more = mine.pop()) check(more);
+                }
+                if (with_limit) {
+                    limit = owner_queue.mark();
+                    bound = pushed.load(std::memory_order_acquire);
                 }
             }
             while (TaskHeader* more = mine.pop()) tally.take(more);
@@ -57,6 +76,9 @@ TEST(RunQueueStress, EveryItemIsTakenExactlyOnceWithConcurrentStealers) {
     TaskHeader* overflow[RunQueue::kCapacity / 2 + 1];
     for (std::size_t i = 0; i < items; ++i) {
         std::size_t count = 0;
+        // Before the push: a stealer whose mark shows this item's position then reads a count
+        // that includes it.
+        pushed.store(i + 1, std::memory_order_release);
         if (!owner_queue.push_back(as_task(i), overflow, count)) {
             std::lock_guard lock(injector_mutex);
             injector.insert(injector.end(), overflow, overflow + count);
@@ -78,6 +100,7 @@ TEST(RunQueueStress, EveryItemIsTakenExactlyOnceWithConcurrentStealers) {
     }
     EXPECT_EQ(twice_or_more, 0u);
     EXPECT_EQ(once, items);  // nothing lost
+    EXPECT_EQ(taken_past_limit.load(), 0u);  // a limited steal took nothing queued after its mark
     EXPECT_TRUE(owner_queue.is_empty());
 }
 
